@@ -1,0 +1,30 @@
+# netlib: the two set-up commands of the README live here.
+#   make docs   build the site into _build/html (creates .venv, installs [docs])
+#   make test   ruff + the whole test suite          (creates .venv, installs [test])
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip --disable-pip-version-check -q
+
+.PHONY: docs test venv clean browser-test
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade pip
+
+venv: $(PY)
+
+test: $(PY)
+	$(PIP) install -e '.[test]'
+	$(PY) -m ruff check .
+	$(PY) -m pytest
+
+docs: $(PY)
+	$(PIP) install -e '.[docs]'
+	@start=$$(date +%s); \
+	$(PY) -m sphinx -W --keep-going -T -b html -c . docs _build/html || exit 1; \
+	end=$$(date +%s); \
+	echo "Site built in $$((end - start)) s. Open _build/html/index.html"
+
+clean:
+	rm -rf _build .jupyter_cache

@@ -1,0 +1,92 @@
+"""The layer protocol every netlib layer follows.
+
+Glossary (the same words everywhere in netlib, the derivations and the site):
+
+``x``
+    The layer's input, row layout ``(batch, features)`` unless the layer says
+    otherwise.
+``y``
+    The layer's output.
+``g``
+    The *upstream gradient* ``dL/dy``: an array of ``y``'s shape.
+"gradient"
+    Always a vector-Jacobian product (VJP). ``backward(g)`` returns
+    ``dL/dx = Jᵀ g`` reshaped to ``x``'s shape, where ``J[i, j] = dy_i/dx_j`` for
+    the row-major flattened ``y`` and ``x``. A full Jacobian is never formed.
+
+A layer keeps its parameters in ``params`` and their gradients in ``grads``,
+keyed by the same names (``"W"``, ``"b"``...). ``forward`` stores what
+``backward`` needs; ``backward`` fills ``grads`` and returns the input
+gradient. No layer ever updates its own parameters: that is the optimizer's job.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from netlib._validation import as_float_array, check_same_shape
+
+
+class Layer:
+    """Base class: parameters, gradients, and the forward/backward contract.
+
+    Subclasses implement :meth:`_forward` and :meth:`_backward`; this class
+    does the bookkeeping common to all of them (dtype and shape checks of the
+    upstream gradient, refusing ``backward`` before ``forward``).
+    """
+
+    #: Name used in error messages and in the derivation registry.
+    name = "layer"
+
+    def __init__(self) -> None:
+        self.params: dict[str, np.ndarray] = {}
+        self.grads: dict[str, np.ndarray] = {}
+        self.training = True
+        self._y_shape: tuple | None = None
+        self._x_dtype: np.dtype | None = None
+
+    # -- public API -----------------------------------------------------------
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """Compute ``y = f(x)`` and remember what :meth:`backward` needs."""
+        x = as_float_array(self.describe(), "x", x, self.dtype)
+        y = self._forward(x)
+        self._y_shape = y.shape
+        self._x_dtype = x.dtype
+        return y
+
+    __call__ = forward
+
+    def backward(self, g: np.ndarray) -> np.ndarray:
+        """Given ``g = dL/dy``, fill :attr:`grads` and return ``dL/dx``."""
+        who = self.describe()
+        if self._y_shape is None:
+            raise RuntimeError(f"{who}: backward called before forward")
+        g = as_float_array(who, "g (the upstream gradient dL/dy)", g, self._x_dtype)
+        check_same_shape(who, "g", g, self._y_shape, "the shape of this layer's output y")
+        return self._backward(g)
+
+    @property
+    def dtype(self):
+        """The computation dtype: the parameters' dtype, or ``None`` (input's)."""
+        for value in self.params.values():
+            return value.dtype
+        return None
+
+    def describe(self) -> str:
+        """Short description used at the start of every error message."""
+        return f"{type(self).__name__}"
+
+    def __repr__(self) -> str:
+        return self.describe()
+
+    def train(self, mode: bool = True) -> Layer:
+        """Switch training behaviour on or off (used by dropout/batch norm)."""
+        self.training = mode
+        return self
+
+    # -- for subclasses -------------------------------------------------------
+    def _forward(self, x: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _backward(self, g: np.ndarray) -> np.ndarray:
+        raise NotImplementedError

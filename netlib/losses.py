@@ -1,0 +1,214 @@
+r"""Losses: scalar functions of a batch of predictions and targets.
+
+Conventions (the glossary page of the site states them once):
+
+* A loss is a **mean over the batch** by default (``reduction="mean"``): the
+  factor :math:`1/N` appears once, in the loss and hence in its gradient, and
+  nowhere else in the network. ``reduction="sum"`` drops it.
+* Within one sample, a loss **sums** over the output features.
+* ``backward(g=1.0)`` returns :math:`g \cdot \partial L/\partial \hat y`, an
+  array of the prediction's shape; ``g`` is the (scalar) upstream gradient,
+  1 when the loss is the end of the chain.
+* In ``layout="columns"`` predictions and one-hot targets are
+  ``(features, batch)``; the loss is the same function of the transposed
+  arrays and its gradient comes back transposed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from netlib._validation import as_float_array, check_finite, check_ndim, check_same_shape
+from netlib.layers.activations import sigmoid
+from netlib.layers.dense import check_layout
+from netlib.layers.softmax import log_softmax, softmax
+
+REDUCTIONS = ("mean", "sum")
+
+
+class Loss:
+    """Base class: reduction, layout and the forward/backward bookkeeping."""
+
+    name = "loss"
+    #: Name of the prediction in messages ("predictions", "logits", ...).
+    pred_name = "predictions"
+
+    def __init__(self, reduction: str = "mean", layout: str = "rows") -> None:
+        who = type(self).__name__
+        if reduction not in REDUCTIONS:
+            raise ValueError(f"{who}: expected reduction 'mean' or 'sum', got {reduction!r}")
+        self.reduction = reduction
+        self.layout = check_layout(who, layout)
+        self._grad: np.ndarray | None = None
+
+    def describe(self) -> str:
+        args = [] if self.reduction == "mean" else [f"reduction={self.reduction!r}"]
+        args += [] if self.layout == "rows" else ["layout='columns'"]
+        return f"{type(self).__name__}({', '.join(args)})"
+
+    __repr__ = describe
+
+    def forward(self, pred: np.ndarray, target: np.ndarray) -> float:
+        """Return the loss of ``pred`` against ``target`` and keep its gradient."""
+        who = self.describe()
+        pred = as_float_array(who, self.pred_name, pred)
+        where = "(batch, features)" if self.layout == "rows" else "(features, batch)"
+        check_ndim(who, self.pred_name, pred, 2, where)
+        check_finite(who, self.pred_name, pred)
+        rows = pred if self.layout == "rows" else pred.T
+        target_rows = self._check_target(who, rows, target)
+        # 1/N is applied exactly once, here, to both the value and the gradient.
+        scale = 1.0 / rows.shape[0] if self.reduction == "mean" else 1.0
+        value, grad = self._value_and_grad(rows, target_rows)
+        grad *= rows.dtype.type(scale)
+        self._grad = grad if self.layout == "rows" else grad.T
+        return float(value) * scale
+
+    __call__ = forward
+
+    def backward(self, g: float = 1.0) -> np.ndarray:
+        """Return ``g * dL/dpred``, of the prediction's shape."""
+        if self._grad is None:
+            raise RuntimeError(f"{self.describe()}: backward called before forward")
+        if np.ndim(g) != 0:
+            raise ValueError(f"{self.describe()}: expected a scalar upstream gradient g, "
+                             f"got shape {np.shape(g)}")
+        return self._grad * self._grad.dtype.type(g)
+
+    def accuracy(self, pred: np.ndarray, target: np.ndarray) -> float | None:
+        """Fraction of correctly classified samples, or ``None`` for regression."""
+        return None
+
+    # -- for subclasses (row layout) -------------------------------------------
+    def _check_target(self, who, pred, target):
+        """Validate ``target`` against row-layout ``pred``; return it in rows."""
+        target = as_float_array(who, "target", target, pred.dtype)
+        if self.layout == "columns":
+            check_same_shape(who, "target", target, pred.T.shape, "the predictions' shape")
+            target = target.T
+        check_same_shape(who, "target", target, pred.shape, "the predictions' shape")
+        check_finite(who, "target", target)
+        return target
+
+    def _value_and_grad(self, pred, target):
+        """Sum over the batch of the per-sample loss, and its gradient."""
+        raise NotImplementedError
+
+
+class MeanSquaredError(Loss):
+    r"""Half the squared error, summed over features, averaged over the batch.
+
+    .. math:: L = \frac1N \sum_{n} \tfrac12 \lVert \hat y_n - y_n \rVert^2, \qquad
+              \frac{\partial L}{\partial \hat y} = \frac{\hat Y - Y}{N}
+
+    The :math:`\tfrac12` cancels the 2 of the derivative (seed B's convention);
+    without it the gradient doubles.
+    """
+
+    name = "mse"
+
+    def _value_and_grad(self, pred, target):
+        diff = pred - target
+        return 0.5 * float(np.vdot(diff, diff)), diff
+
+
+class BinaryCrossEntropy(Loss):
+    r"""Binary cross-entropy on probabilities :math:`p \in [0, 1]`.
+
+    .. math:: L = -\frac1N \sum_{n,k} \big[t \log p + (1 - t)\log(1 - p)\big], \qquad
+              \frac{\partial L}{\partial p} = \frac1N \frac{p - t}{p (1 - p)}
+
+    ``p`` is clipped to :math:`[\epsilon, 1 - \epsilon]` (``ε`` the dtype's
+    machine epsilon) so that neither log sees 0; the gradient is evaluated at the
+    clipped ``p``, so a confidently wrong prediction still gets a large, finite
+    push. Prefer :class:`BinaryCrossEntropyWithLogits` after a linear layer.
+    """
+
+    name = "bce"
+    pred_name = "probabilities"
+
+    def forward(self, pred, target):
+        pred_array = np.asarray(pred)
+        if pred_array.dtype.kind == "f" and np.isfinite(pred_array).all() and (
+                (pred_array < 0).any() or (pred_array > 1).any()):
+            raise ValueError(
+                f"{self.describe()}: expected probabilities in [0, 1], got values from "
+                f"{pred_array.min():.4g} to {pred_array.max():.4g} (for logits use "
+                f"BinaryCrossEntropyWithLogits)")
+        return super().forward(pred, target)
+
+    def _value_and_grad(self, pred, target):
+        eps = np.finfo(pred.dtype).eps
+        p = np.clip(pred, eps, 1 - eps)
+        value = -(target * np.log(p) + (1 - target) * np.log1p(-p)).sum()
+        return value, (p - target) / (p * (1 - p))
+
+    def accuracy(self, pred, target):
+        return float(np.mean((np.asarray(pred) > 0.5) == (np.asarray(target) > 0.5)))
+
+
+class BinaryCrossEntropyWithLogits(Loss):
+    r"""Binary cross-entropy of :math:`p = \sigma(z)`, computed from the logits ``z``.
+
+    .. math:: L = \frac1N \sum_{n,k} \big[\max(z, 0) - z t + \log(1 + e^{-|z|})\big], \qquad
+              \frac{\partial L}{\partial z} = \frac{\sigma(z) - t}{N}
+
+    The form on the left equals :math:`-t\log\sigma(z) - (1-t)\log(1-\sigma(z))`
+    and never takes ``exp`` of a positive number, so it is finite for any ``z``.
+    """
+
+    name = "bce_logits"
+    pred_name = "logits"
+
+    def _value_and_grad(self, z, target):
+        with np.errstate(under="ignore"):
+            value = (np.maximum(z, 0) - z * target + np.log1p(np.exp(-np.abs(z)))).sum()
+        return value, sigmoid(z) - target
+
+    def accuracy(self, pred, target):
+        return float(np.mean((np.asarray(pred) > 0) == (np.asarray(target) > 0.5)))
+
+
+class SoftmaxCrossEntropy(Loss):
+    r"""Cross-entropy of the softmax of logits, against labels or one-hot targets.
+
+    .. math:: L = \frac1N \sum_n \Big[\log\sum_k e^{z_{nk}} - \sum_k t_{nk} z_{nk}\Big],
+              \qquad \frac{\partial L}{\partial Z} = \frac{\operatorname{softmax}(Z) - T}{N}
+
+    ``target`` is either integer class labels of shape ``(batch,)`` or a float
+    array of the logits' shape (one-hot or any distribution per sample).
+    The log-sum-exp is max-shifted, so large logits do not overflow.
+    """
+
+    name = "softmax_cross_entropy"
+    pred_name = "logits"
+
+    def _check_target(self, who, pred, target):
+        target = np.asarray(target)
+        if target.dtype.kind in "iu":
+            n, classes = pred.shape
+            if target.shape != (n,):
+                raise ValueError(f"{who}: expected integer labels of shape ({n},), "
+                                 f"got shape {target.shape}")
+            if n and (target.min() < 0 or target.max() >= classes):
+                raise ValueError(f"{who}: expected labels in [0, {classes - 1}] for "
+                                 f"{classes} classes, got values from {target.min()} "
+                                 f"to {target.max()}")
+            onehot = np.zeros_like(pred)
+            onehot[np.arange(n), target] = 1
+            return onehot
+        if target.dtype.kind == "f" and target.ndim == 1:
+            raise TypeError(f"{who}: expected integer labels of shape (batch,) or a "
+                            f"float target of the logits' shape, got a 1-D array of "
+                            f"dtype {target.dtype} (use .astype(int) for labels)")
+        return super()._check_target(who, pred, target)
+
+    def _value_and_grad(self, z, target):
+        logp = log_softmax(z, axis=1)
+        return -(target * logp).sum(), softmax(z, axis=1) - target
+
+    def accuracy(self, pred, target):
+        axis = 1 if self.layout == "rows" else 0
+        target = np.asarray(target)
+        labels = target if target.ndim == 1 else target.argmax(axis=axis)
+        return float(np.mean(np.asarray(pred).argmax(axis=axis) == labels))

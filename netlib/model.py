@@ -1,0 +1,122 @@
+r"""``Sequential``: a chain of layers, and backprop as a chain of VJPs.
+
+For :math:`y = f_L(\dots f_2(f_1(x)))` the chain rule for the flattened
+Jacobians reads :math:`J = J_L \cdots J_2 J_1`, so
+
+.. math:: J^\top g = J_1^\top \big(J_2^\top \cdots (J_L^\top g)\big):
+
+``backward`` hands the upstream gradient to the last layer and each layer's
+input gradient to the layer before it. No Jacobian is ever multiplied out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+from netlib._validation import as_float_array, check_finite
+from netlib.layers.base import Layer
+
+
+class Sequential:
+    """Layers applied one after the other.
+
+    Parameters
+    ----------
+    layers : iterable of Layer
+        The layers, first applied first.
+    layout : {"rows", "columns"}, optional
+        Where the batch lives in ``x``. Inferred from the layers that have a
+        layout (``Dense``, ``Softmax``...); they must all agree.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from netlib import Dense, ReLU
+    >>> rng = np.random.default_rng(0)
+    >>> model = Sequential([Dense(4, 8, rng=rng), ReLU(), Dense(8, 3, rng=rng)])
+    >>> model.forward(rng.standard_normal((5, 4))).shape
+    (5, 3)
+    >>> sorted(model.parameters())
+    ['0.W', '0.b', '2.W', '2.b']
+    """
+
+    def __init__(self, layers: Iterable[Layer], layout: str | None = None) -> None:
+        self.layers = list(layers)
+        for index, layer in enumerate(self.layers):
+            if not hasattr(layer, "forward") or not hasattr(layer, "backward"):
+                raise TypeError(f"Sequential: expected layers with forward/backward, got "
+                                f"{type(layer).__name__} at position {index}")
+        layouts = {getattr(layer, "layout", None) for layer in self.layers} - {None}
+        if layout is not None:
+            layouts.add(layout)
+        if len(layouts) > 1:
+            found = [f"{i}: {layer!r}" for i, layer in enumerate(self.layers)
+                     if getattr(layer, "layout", None) is not None]
+            raise ValueError(f"Sequential: expected all layers in one layout, got a mix of "
+                             f"{sorted(layouts)} ({'; '.join(found)})")
+        self.layout = layouts.pop() if layouts else "rows"
+        self.batch_axis = 0 if self.layout == "rows" else 1
+
+    def __repr__(self) -> str:
+        inner = ", ".join(repr(layer) for layer in self.layers)
+        return f"Sequential([{inner}], layout={self.layout!r})"
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    def __getitem__(self, index: int) -> Layer:
+        return self.layers[index]
+
+    def forward(self, x: np.ndarray, *, check_finite_input: bool = True) -> np.ndarray:
+        """Apply every layer in turn, keeping what backward needs."""
+        if check_finite_input:
+            x = as_float_array("Sequential", "x", x)
+            check_finite("Sequential", "x", x)
+        for layer in self.layers:
+            x = layer.forward(x)
+        return x
+
+    __call__ = forward
+
+    def backward(self, g: np.ndarray) -> np.ndarray:
+        """Backpropagate ``g = dL/dy``; fill every layer's grads; return ``dL/dx``."""
+        for layer in reversed(self.layers):
+            g = layer.backward(g)
+        return g
+
+    def train(self, mode: bool = True) -> Sequential:
+        """Put every layer in training (``True``) or inference mode."""
+        for layer in self.layers:
+            if hasattr(layer, "train"):
+                layer.train(mode)
+        return self
+
+    def predict(self, x: np.ndarray, batch_size: int | None = None) -> np.ndarray:
+        """Forward pass in inference mode, optionally in chunks of ``batch_size``."""
+        modes = [getattr(layer, "training", True) for layer in self.layers]
+        self.train(False)
+        try:
+            if batch_size is None:
+                return self.forward(x)
+            x = np.asarray(x)
+            chunks = [self.forward(np.take(x, range(start, min(start + batch_size,
+                                                                  x.shape[self.batch_axis])),
+                                           axis=self.batch_axis))
+                      for start in range(0, x.shape[self.batch_axis], batch_size)]
+            return np.concatenate(chunks, axis=self.batch_axis)
+        finally:
+            for layer, mode in zip(self.layers, modes):
+                if hasattr(layer, "train"):
+                    layer.train(mode)
+
+    def parameters(self) -> dict[str, np.ndarray]:
+        """All parameters, keyed ``"<layer index>.<name>"`` (the arrays themselves)."""
+        return {f"{i}.{key}": value for i, layer in enumerate(self.layers)
+                for key, value in layer.params.items()}
+
+    def gradients(self) -> dict[str, np.ndarray]:
+        """All parameter gradients, keyed like :meth:`parameters`."""
+        return {f"{i}.{key}": value for i, layer in enumerate(self.layers)
+                for key, value in layer.grads.items()}

@@ -1,0 +1,119 @@
+r"""Optimizers: update parameters in place from their gradients.
+
+An optimizer's :meth:`step` takes two dicts keyed alike, ``params`` and
+``grads`` (``model.parameters()`` and ``model.gradients()``), and changes the
+parameter arrays in place. Its state (velocities, moments) is keyed by the same
+names. Layers never update themselves: computing a gradient and using it are
+separate steps, so a gradient can be checked before anything moves.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class Optimizer:
+    """Base class: learning-rate validation and per-parameter state."""
+
+    def __init__(self, lr: float) -> None:
+        if not (np.isfinite(lr) and lr > 0):
+            raise ValueError(f"{type(self).__name__}: expected a positive finite learning "
+                             f"rate lr, got {lr!r}")
+        self.lr = float(lr)
+        self.state: dict[str, dict[str, np.ndarray]] = {}
+
+    def step(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray]) -> None:
+        """Update every array of ``params`` in place from ``grads``."""
+        if params.keys() != grads.keys():
+            raise ValueError(f"{type(self).__name__}: expected grads keyed like params, got "
+                             f"params {sorted(params)} and grads {sorted(grads)}")
+        for key, param in params.items():
+            self._update(key, param, grads[key])
+
+    def _buffer(self, key: str, name: str, like: np.ndarray) -> np.ndarray:
+        """A zero-initialised state array for parameter ``key``, made once."""
+        slot = self.state.setdefault(key, {})
+        if name not in slot:
+            slot[name] = np.zeros_like(like)
+        return slot[name]
+
+    def _update(self, key, param, grad):
+        raise NotImplementedError
+
+
+class SGD(Optimizer):
+    r"""Plain gradient descent: :math:`\theta \leftarrow \theta - \eta\, \nabla_\theta L`."""
+
+    def _update(self, key, param, grad):
+        scratch = self._buffer(key, "scratch", param)
+        np.multiply(grad, param.dtype.type(self.lr), out=scratch)
+        param -= scratch
+
+
+class Momentum(Optimizer):
+    r"""Gradient descent with (optionally Nesterov) momentum.
+
+    .. math:: v \leftarrow \mu v - \eta \nabla L, \qquad \theta \leftarrow \theta + v
+
+    With ``nesterov=True`` the step looks ahead along the new velocity:
+    :math:`\theta \leftarrow \theta + \mu v - \eta \nabla L`.
+    """
+
+    def __init__(self, lr: float, momentum: float = 0.9, nesterov: bool = False) -> None:
+        super().__init__(lr)
+        if not 0 <= momentum < 1:
+            raise ValueError(f"Momentum: expected momentum in [0, 1), got {momentum!r}")
+        self.momentum, self.nesterov = float(momentum), bool(nesterov)
+
+    def _update(self, key, param, grad):
+        v = self._buffer(key, "velocity", param)
+        mu, lr = param.dtype.type(self.momentum), param.dtype.type(self.lr)
+        v *= mu
+        v -= lr * grad
+        if self.nesterov:
+            param += mu * v - lr * grad
+        else:
+            param += v
+
+
+class Adam(Optimizer):
+    r"""Adam (Kingma & Ba, 2015) with bias-corrected moments.
+
+    .. math::
+        m \leftarrow \beta_1 m + (1-\beta_1) g, \quad
+        v \leftarrow \beta_2 v + (1-\beta_2) g^2, \quad
+        \theta \leftarrow \theta - \eta\,\frac{m / (1-\beta_1^t)}{\sqrt{v/(1-\beta_2^t)} + \epsilon}
+    """
+
+    def __init__(self, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999,
+                 eps: float = 1e-8) -> None:
+        super().__init__(lr)
+        for label, beta in (("beta1", beta1), ("beta2", beta2)):
+            if not 0 <= beta < 1:
+                raise ValueError(f"Adam: expected {label} in [0, 1), got {beta!r}")
+        self.beta1, self.beta2, self.eps = float(beta1), float(beta2), float(eps)
+        self.t = 0
+
+    def step(self, params, grads):
+        self.t += 1
+        super().step(params, grads)
+
+    def _update(self, key, param, grad):
+        m = self._buffer(key, "m", param)
+        v = self._buffer(key, "v", param)
+        scratch = self._buffer(key, "scratch", param)
+        b1, b2 = self.beta1, self.beta2
+        m *= b1
+        m += (1 - b1) * grad
+        v *= b2
+        np.multiply(grad, grad, out=scratch)
+        scratch *= 1 - b2
+        v += scratch
+        # Fold both bias corrections into the step size and epsilon.
+        step = self.lr * np.sqrt(1 - b2 ** self.t) / (1 - b1 ** self.t)
+        eps_hat = self.eps * np.sqrt(1 - b2 ** self.t)
+        np.sqrt(v, out=scratch)
+        scratch += eps_hat
+        np.divide(m, scratch, out=scratch)
+        scratch *= step
+        param -= scratch
