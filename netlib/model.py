@@ -107,7 +107,7 @@ class Sequential:
                       for start in range(0, x.shape[self.batch_axis], batch_size)]
             return np.concatenate(chunks, axis=self.batch_axis)
         finally:
-            for layer, mode in zip(self.layers, modes):
+            for layer, mode in zip(self.layers, modes, strict=True):
                 if hasattr(layer, "train"):
                     layer.train(mode)
 
