@@ -24,7 +24,15 @@ docs: $(PY)
 	@start=$$(date +%s); \
 	$(PY) -m sphinx -W --keep-going -T -b html -c . docs _build/html || exit 1; \
 	end=$$(date +%s); \
-	echo "Site built in $$((end - start)) s. Open _build/html/index.html"
+	echo "Site built in $$((end - start)) s (make clean first for a clean build)."; \
+	echo "Open file://$(CURDIR)/_build/html/index.html"
+
+# Headless Chromium loads the built pages (run after `make docs`; needs the
+# Debian package chromium). Not part of `make test`: it tests the built site.
+browser-test: $(PY)
+	$(PIP) install -e '.[test]'
+	@test -f _build/html/index.html || { echo "browser-test: no site in _build/html; run make docs first"; exit 1; }
+	$(PY) -m pytest tests/test_site.py -m browser -q
 
 clean:
 	rm -rf _build .jupyter_cache

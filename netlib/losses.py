@@ -21,7 +21,7 @@ import numpy as np
 from netlib._validation import as_float_array, check_finite, check_ndim, check_same_shape
 from netlib.layers.activations import sigmoid
 from netlib.layers.dense import check_layout
-from netlib.layers.softmax import log_softmax, softmax
+from netlib.layers.softmax import log_softmax
 
 REDUCTIONS = ("mean", "sum")
 
@@ -194,9 +194,9 @@ class SoftmaxCrossEntropy(Loss):
                 raise ValueError(f"{who}: expected labels in [0, {classes - 1}] for "
                                  f"{classes} classes, got values from {target.min()} "
                                  f"to {target.max()}")
-            onehot = np.zeros_like(pred)
-            onehot[np.arange(n), target] = 1
-            return onehot
+            # Kept as labels (no one-hot matrix): _value_and_grad picks the
+            # labelled entries directly, which is cheaper per batch.
+            return target.astype(np.intp, copy=False)
         if target.dtype.kind == "f" and target.ndim == 1:
             raise TypeError(f"{who}: expected integer labels of shape (batch,) or a "
                             f"float target of the logits' shape, got a 1-D array of "
@@ -205,7 +205,20 @@ class SoftmaxCrossEntropy(Loss):
 
     def _value_and_grad(self, z, target):
         logp = log_softmax(z, axis=1)
-        return -(target * logp).sum(), softmax(z, axis=1) - target
+        # softmax = exp(log_softmax): one exponential instead of a second
+        # max-shifted softmax. Entries far below the maximum underflow to 0,
+        # their correctly rounded value.
+        with np.errstate(under="ignore"):
+            grad = np.exp(logp)
+        if target.ndim == 1:
+            # Integer labels t: the one-hot row has a single 1, so
+            # sum_k t_k log p_k = log p_label and p - onehot only changes the
+            # labelled entry.
+            rows = np.arange(len(target))
+            grad[rows, target] -= 1
+            return -logp[rows, target].sum(), grad
+        grad -= target
+        return -(target * logp).sum(), grad
 
     def accuracy(self, pred, target):
         axis = 1 if self.layout == "rows" else 0

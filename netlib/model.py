@@ -80,11 +80,25 @@ class Sequential:
 
     __call__ = forward
 
-    def backward(self, g: np.ndarray) -> np.ndarray:
-        """Backpropagate ``g = dL/dy``; fill every layer's grads; return ``dL/dx``."""
-        for layer in reversed(self.layers):
-            g = layer.backward(g)
-        return g
+    def backward(self, g: np.ndarray, *, input_gradient: bool = True) -> np.ndarray | None:
+        """Backpropagate ``g = dL/dy``; fill every layer's grads; return ``dL/dx``.
+
+        With ``input_gradient=False`` (what :func:`netlib.fit` uses) the first
+        layer may skip ``dL/dx``, the gradient of the data, and ``None`` is
+        returned: in a 784-256-128-10 MLP that product is 40% of the step's
+        matrix work. Parameter gradients are the same either way.
+        """
+        first = self.layers[0] if self.layers else None
+        skip = not input_gradient and first is not None and hasattr(first, "input_gradient")
+        if skip:
+            previous, first.input_gradient = first.input_gradient, False
+        try:
+            for layer in reversed(self.layers):
+                g = layer.backward(g)
+        finally:
+            if skip:
+                first.input_gradient = previous     # restored, even after an error
+        return g if input_gradient else None
 
     def train(self, mode: bool = True) -> Sequential:
         """Put every layer in training (``True``) or inference mode."""

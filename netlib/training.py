@@ -110,7 +110,8 @@ def fit(model: Sequential, loss: Loss, optimizer: Optimizer, x, y, *, epochs: in
                 yb = y[index] if (y.ndim == 1 or axis == 0) else y[:, index]
                 pred = model.forward(xb, check_finite_input=False)
                 batch_loss = loss.forward(pred, yb)
-                model.backward(loss.backward())
+                # The data's own gradient is never used: skip computing it.
+                model.backward(loss.backward(), input_gradient=False)
                 optimizer.step(model.parameters(), model.gradients())
                 size = len(index)
                 total_loss += batch_loss * size

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from netlib._validation import as_float_array, check_same_shape
+from netlib._validation import FLOAT_DTYPES, as_float_array, check_same_shape
 
 
 class Layer:
@@ -38,6 +38,12 @@ class Layer:
     #: Name used in error messages and in the derivation registry.
     name = "layer"
 
+    #: Whether :meth:`backward` must return ``dL/dx``. Nobody needs the
+    #: gradient of the *data*, so ``Sequential.backward(g, input_gradient=False)``
+    #: turns this off for its first layer during that call; a layer that can
+    #: skip the work (``Dense`` saves a whole matrix product) returns ``None``.
+    input_gradient = True
+
     def __init__(self) -> None:
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
@@ -48,7 +54,12 @@ class Layer:
     # -- public API -----------------------------------------------------------
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Compute ``y = f(x)`` and remember what :meth:`backward` needs."""
-        x = as_float_array(self.describe(), "x", x, self.dtype)
+        dtype = self.dtype
+        # Speed: the common case (a float array already in the right dtype)
+        # skips building the error-message prefix; anything else is checked.
+        if not (type(x) is np.ndarray and x.dtype in FLOAT_DTYPES
+                and (dtype is None or x.dtype == dtype)):
+            x = as_float_array(self.describe(), "x", x, dtype)
         y = self._forward(x)
         self._y_shape = y.shape
         self._x_dtype = x.dtype
@@ -58,11 +69,14 @@ class Layer:
 
     def backward(self, g: np.ndarray) -> np.ndarray:
         """Given ``g = dL/dy``, fill :attr:`grads` and return ``dL/dx``."""
-        who = self.describe()
         if self._y_shape is None:
-            raise RuntimeError(f"{who}: backward called before forward")
-        g = as_float_array(who, "g (the upstream gradient dL/dy)", g, self._x_dtype)
-        check_same_shape(who, "g", g, self._y_shape, "the shape of this layer's output y")
+            raise RuntimeError(f"{self.describe()}: backward called before forward")
+        # Speed: as in forward, describe() only when a check has to run.
+        if not (type(g) is np.ndarray and g.dtype == self._x_dtype
+                and g.shape == self._y_shape):
+            who = self.describe()
+            g = as_float_array(who, "g (the upstream gradient dL/dy)", g, self._x_dtype)
+            check_same_shape(who, "g", g, self._y_shape, "the shape of this layer's output y")
         return self._backward(g)
 
     @property

@@ -147,10 +147,11 @@ class Dense(Layer):
         return f"({self.in_features}, batch)"
 
     def _forward(self, x: np.ndarray) -> np.ndarray:
-        who = self.describe()
-        check_ndim(who, "x", x, 2, self._expected_x())
         feature_axis = 1 if self.layout == "rows" else 0
-        check_axis_size(who, "x", x, feature_axis, self.in_features, self._expected_x())
+        if x.ndim != 2 or x.shape[feature_axis] != self.in_features:
+            who = self.describe()       # only built when there is an error to report
+            check_ndim(who, "x", x, 2, self._expected_x())
+            check_axis_size(who, "x", x, feature_axis, self.in_features, self._expected_x())
         self._x = x
         W = self.params["W"]
         if self.layout == "rows":
@@ -172,10 +173,13 @@ class Dense(Layer):
             np.matmul(x.T, g, out=grads["W"])
             if "b" in grads:
                 np.sum(g, axis=0, out=grads["b"])    # b is reused by every row
-            return g @ W.T
+            # Speed: for the first layer dL/dx is the gradient of the data,
+            # which no one uses; skipping it saves a product as large as the
+            # forward one (see Layer.input_gradient).
+            return g @ W.T if self.input_gradient else None
         # Column layout: y[j, n] = sum_i W[j, i] x[i, n]; the same sums with
         # every matrix transposed, hence the reversed products.
         np.matmul(g, x.T, out=grads["W"])
         if "b" in grads:
             np.sum(g, axis=1, out=grads["b"])        # b is reused by every column
-        return W.T @ g
+        return W.T @ g if self.input_gradient else None

@@ -1,0 +1,81 @@
+"""How long :func:`netlib.gradcheck.check_model` takes on a 784-256-10 network.
+
+The model is ``Dense(784, 256) → ReLU → Dense(256, 10)`` with softmax
+cross-entropy on a small batch of random inputs (float64, as the checker
+works). It has 203,530 parameters, so the two modes cost very differently:
+
+``full``
+    one pair of forward passes per parameter entry (the whole finite-difference
+    Jacobian, column by column): about 407,000 forward passes;
+``directional``
+    one pair of forward passes per random direction and argument (the
+    dot-product test), independent of the argument's size.
+
+Each mode is timed on the same model and batch; the directional mode, being
+cheap, is repeated and its median reported. Every check must pass (the
+model's gradients are right), which the table shows.
+
+Run ``python benchmarks/gradcheck_speed.py`` (``--help`` for options);
+``--skip-full`` leaves out the full mode, which takes minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+
+from netlib import Dense, ReLU, Sequential, SoftmaxCrossEntropy
+from netlib.gradcheck import check_model
+
+
+def build(rng) -> Sequential:
+    return Sequential([Dense(784, 256, rng=rng), ReLU(), Dense(256, 10, rng=rng)])
+
+
+def timed_check(model, loss, x, labels, mode: str, directions: int):
+    start = time.perf_counter()
+    report = check_model(model, loss, x, labels, rng=1, mode=mode, directions=directions)
+    return time.perf_counter() - start, report
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--batch", type=int, default=4, help="samples in the checked batch")
+    parser.add_argument("--repeats", type=int, default=5, help="repetitions of directional")
+    parser.add_argument("--directions", type=int, default=2,
+                        help="random directions per argument (directional mode)")
+    parser.add_argument("--skip-full", action="store_true", help="leave out the full mode")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+
+    rng = np.random.default_rng(args.seed)
+    model, loss = build(rng), SoftmaxCrossEntropy()
+    x = rng.standard_normal((args.batch, 784))
+    labels = rng.integers(0, 10, args.batch)
+    n_params = sum(p.size for p in model.parameters().values())
+    print(f"check_model on {model!r}, {n_params} parameters + input {x.shape}, "
+          f"batch {args.batch}, float64\n")
+    print(f"{'mode':12s} {'runs':>4s} {'seconds per check':>18s} {'passed':>6s}  arguments")
+
+    directional, report = [], None
+    for _ in range(args.repeats):
+        seconds, report = timed_check(model, loss, x, labels, "directional", args.directions)
+        directional.append(seconds)
+    names = ", ".join(check.name for check in report.checks)
+    print(f"{'directional':12s} {args.repeats:4d} {statistics.median(directional):18.3f} "
+          f"{report.passed!s:>6s}  {names} ({args.directions} directions each)")
+
+    if not args.skip_full:
+        seconds, report = timed_check(model, loss, x, labels, "full", args.directions)
+        print(f"{'full':12s} {1:4d} {seconds:18.3f} {report.passed!s:>6s}  "
+              f"{names} (every entry)")
+        print(f"\nfull mode: {seconds / (n_params + x.size) * 1e6:.1f} µs per checked entry")
+    if report is not None and not report.passed:
+        print(report)
+
+
+if __name__ == "__main__":
+    main()

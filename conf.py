@@ -1,0 +1,108 @@
+"""Sphinx configuration of the netlib site.
+
+Sources live in ``docs/``; build with ``make docs`` (which runs
+``sphinx-build -W -T -b html -c . docs _build/html``).
+
+Every MyST-NB page is executed during the build and a failing cell fails it.
+Executed notebooks are cached by jupyter-cache in ``.jupyter_cache``; the
+cache is keyed on the code of a page, so ``docs/_ext/netlib_site.py`` also
+clears it whenever a source file of ``netlib/`` or ``derivations/`` changes
+(otherwise a cached page would show check results of code that is gone).
+The per-layer pages in ``docs/layers/`` are written from the registry by the
+same extension before Sphinx reads the sources.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+# The library and the derivations are imported from this checkout (autodoc,
+# the page generator and the executed pages all see the same code).
+# The executed pages run in a kernel started by this process: PYTHONPATH
+# hands it the same two folders (pages import ``sitekit`` from docs/_ext).
+for folder in (ROOT / "docs" / "_ext", ROOT):
+    sys.path.insert(0, str(folder))
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    [str(ROOT), str(ROOT / "docs" / "_ext"), *filter(None, [os.environ.get("PYTHONPATH")])])
+
+project = "netlib"
+author = "the netlib authors"
+copyright = "2026, the netlib authors"
+release = version = "0.1.0"
+
+extensions = [
+    "myst_nb",
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.mathjax",
+    "numpydoc",
+    "netlib_site",
+]
+
+exclude_patterns = ["_build", "_ext", "**.ipynb_checkpoints", "**/README.md"]
+# .rst first: autosummary writes its generated pages with the first suffix.
+source_suffix = {".rst": "restructuredtext", ".md": "myst-nb"}
+root_doc = "index"
+
+# -- MyST / MyST-NB ------------------------------------------------------------
+myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist", "substitution"]
+myst_heading_anchors = 3
+
+nb_execution_mode = "cache"
+nb_execution_cache_path = str(ROOT / ".jupyter_cache")
+nb_execution_raise_on_error = True      # a failing cell fails the build
+nb_execution_show_tb = True             # ...and prints its traceback
+nb_execution_timeout = 300
+nb_execution_in_temp = False
+nb_merge_streams = True
+# Markdown outputs of cells (the computed tables) are parsed as MyST, which
+# has tables; CommonMark has none.
+nb_render_markdown_format = "myst"
+# The ipywidgets loader would pull require.js and the widget manager from a
+# CDN; no page uses widgets.
+nb_ipywidgets_js = {}
+
+# -- API reference ---------------------------------------------------------------
+# autosummary writes one page per module of netlib and derivations into
+# docs/reference/_api (generated, git-ignored), so a new module is documented
+# without anyone editing a page.
+autosummary_generate = True
+autosummary_imported_members = False
+# autosummary imports every submodule it lists; importing ``__main__`` would
+# run the command line. Mocked modules are left out of the listing.
+autosummary_mock_imports = ["derivations.__main__", "netlib.__main__"]
+# A package's ``__all__`` re-exports classes documented in their own modules.
+autodoc_default_options = {"members": True, "show-inheritance": True,
+                           "ignore-module-all": True}
+autodoc_member_order = "bysource"
+numpydoc_show_class_members = False
+numpydoc_class_members_toctree = False
+numpydoc_validation_checks: set[str] = set()
+
+# -- HTML ------------------------------------------------------------------------
+html_theme = "sphinx_book_theme"
+html_title = "netlib: backpropagation, derived and verified"
+# MathJax 3 is served from the built site (_static/mathjax), not from a CDN,
+# so math renders offline and no page references another host. The files
+# come from the PyPI package sphinx-mathjax-offline (the `docs` extra); we
+# use its files and not its Sphinx hook, which is not declared safe for
+# parallel builds.
+_mathjax_spec = importlib.util.find_spec("sphinx-mathjax-offline")
+if _mathjax_spec is None or not _mathjax_spec.submodule_search_locations:
+    raise RuntimeError("conf.py: the package sphinx-mathjax-offline is missing; "
+                       "install the docs extra: pip install -e '.[docs]'")
+html_static_path = [str(Path(_mathjax_spec.submodule_search_locations[0]) / "static")]
+mathjax_path = "mathjax/tex-chtml.js"
+html_theme_options = {
+    "home_page_in_toc": True,
+    "show_toc_level": 2,
+    "use_download_button": False,
+    "use_fullscreen_button": False,
+    "use_repository_button": False,
+}
+html_last_updated_fmt = None
+html_copy_source = False

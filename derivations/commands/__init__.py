@@ -1,0 +1,1 @@
+"""Subcommands of ``python -m derivations``, one module each (see :mod:`derivations.cli`)."""

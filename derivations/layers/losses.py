@@ -1,0 +1,154 @@
+r"""Losses, restated as :math:`1\times 1` matrices of the prediction ``x`` and a target ``t``.
+
+A loss is a mean over the batch of size :math:`N`, so each forward map below
+carries :math:`1/N` and so does each stated VJP: the scalar upstream gradient
+:math:`G` (a :math:`1\times 1` matrix, random in the numeric check) times
+:math:`\partial L / \partial x`. The target is a constant, never
+differentiated: a matrix of symbols (the exact check then holds for every
+target) except for softmax cross-entropy, whose one-hot target is concrete.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import sympy
+
+from derivations.core import Derivation, sigmoid, uniform_sample
+from netlib import (
+    BinaryCrossEntropy,
+    BinaryCrossEntropyWithLogits,
+    MeanSquaredError,
+    SoftmaxCrossEntropy,
+)
+
+SHAPES = ({"x": (2, 3), "t": (2, 3)}, {"x": (3, 2), "t": (3, 2)})
+
+
+def _mean_of(per_entry):
+    """``forward`` for a loss summing ``per_entry(x, t)`` over entries, divided by N."""
+
+    def forward(symbols):
+        X, T = symbols["x"], symbols["t"]
+        total = sum(per_entry(X[i], T[i]) for i in range(len(X)))
+        return sympy.Matrix([[total / X.rows]])
+
+    return forward
+
+
+def mse(x, t):
+    """Half the squared error of one entry."""
+    return sympy.Rational(1, 2) * (x - t) ** 2
+
+
+def bce(p, t):
+    """Cross-entropy of a probability p against a target t in [0, 1]."""
+    return -(t * sympy.log(p) + (1 - t) * sympy.log(1 - p))
+
+
+def bce_logits(z, t):
+    """Cross-entropy of p = σ(z), written through σ (not netlib's stable form)."""
+    return bce(sigmoid(z), t)
+
+
+def softmax_cross_entropy(symbols):
+    r""":math:`\frac1N \sum_n \big[\log \sum_k e^{z_{nk}} - \sum_k t_{nk} z_{nk}\big]`."""
+    Z, T = symbols["x"], symbols["t"]
+    total = sum(sympy.log(sum(Z.row(n).applyfunc(sympy.exp))) - (T.row(n) * Z.row(n).T)[0]
+                for n in range(Z.rows))
+    return sympy.Matrix([[total / Z.rows]])
+
+
+def one_hot_target(shapes):
+    """A fixed one-hot target: sample n belongs to class (2n + 1) mod classes."""
+    n, classes = shapes["t"]
+    return {"t": sympy.Matrix(n, classes, lambda i, k: int(k == (2 * i + 1) % classes))}
+
+
+def softmax_rows(Z):
+    return sympy.Matrix(Z.rows, Z.cols,
+                        lambda n, k: sympy.exp(Z[n, k]) / sum(Z.row(n).applyfunc(sympy.exp)))
+
+
+def _scalar(G):
+    """The 1×1 upstream gradient as a scalar factor."""
+    return G[0, 0]
+
+
+MSE = Derivation(
+    name="mse",
+    title="Mean squared error",
+    netlib_class=MeanSquaredError,
+    kind="loss",
+    definition_latex=r"L = \frac{1}{N} \sum_{n,k} \tfrac12 (x_{nk} - t_{nk})^2",
+    inputs=("x",),
+    constants=("t",),
+    shape_sets=SHAPES,
+    forward=_mean_of(mse),
+    stated={"x": lambda G, s: _scalar(G) * (s["x"] - s["t"]) / s["x"].rows},
+    stated_latex={"x": r"\frac{G}{N} (X - T)"},
+    build=lambda values: MeanSquaredError(),
+    notes="The 1/2 cancels the 2 of the derivative.",
+)
+
+BCE = Derivation(
+    name="bce",
+    title="Binary cross-entropy (probabilities)",
+    netlib_class=BinaryCrossEntropy,
+    kind="loss",
+    definition_latex=r"L = -\frac{1}{N} \sum_{n,k} \big[t_{nk} \log x_{nk}"
+                     r" + (1 - t_{nk}) \log(1 - x_{nk})\big]",
+    inputs=("x",),
+    constants=("t",),
+    shape_sets=SHAPES,
+    forward=_mean_of(bce),
+    stated={"x": lambda G, s: (_scalar(G) / s["x"].rows) * sympy.Matrix(
+        s["x"].rows, s["x"].cols,
+        lambda i, j: (s["x"][i, j] - s["t"][i, j]) / (s["x"][i, j] * (1 - s["x"][i, j])))},
+    stated_latex={"x": r"\frac{G}{N} \frac{X - T}{X \odot (1 - X)}"},
+    build=lambda values: BinaryCrossEntropy(),
+    # Probabilities well inside (0, 1): netlib clips at machine epsilon.
+    sample=uniform_sample(ranges={"x": (0.05, 0.95), "t": (0.0, 1.0)}),
+    assumptions={"x": {"positive": True}},
+    notes="netlib clips probabilities to [eps, 1 - eps]; prefer the logits form.",
+)
+
+BCE_LOGITS = Derivation(
+    name="bce_logits",
+    title="Binary cross-entropy with logits",
+    netlib_class=BinaryCrossEntropyWithLogits,
+    kind="loss",
+    definition_latex=r"L = -\frac{1}{N} \sum_{n,k} \big[t_{nk} \log \sigma(x_{nk})"
+                     r" + (1 - t_{nk}) \log(1 - \sigma(x_{nk}))\big]",
+    inputs=("x",),
+    constants=("t",),
+    shape_sets=SHAPES,
+    forward=_mean_of(bce_logits),
+    stated={"x": lambda G, s: (_scalar(G) / s["x"].rows)
+            * (s["x"].applyfunc(sigmoid) - s["t"])},
+    stated_latex={"x": r"\frac{G}{N} \big(\sigma(X) - T\big)"},
+    build=lambda values: BinaryCrossEntropyWithLogits(),
+    sample=uniform_sample(ranges={"x": (-3.0, 3.0), "t": (0.0, 1.0)}),
+    notes="netlib evaluates max(z, 0) - z t + log(1 + e^{-|z|}), equal to the "
+          "definition and finite for every z.",
+)
+
+SOFTMAX_CROSS_ENTROPY = Derivation(
+    name="softmax_cross_entropy",
+    title="Softmax cross-entropy (integer labels)",
+    netlib_class=SoftmaxCrossEntropy,
+    kind="loss",
+    definition_latex=r"L = \frac{1}{N} \sum_n \Big[\log \sum_k e^{x_{nk}}"
+                     r" - \sum_k t_{nk} x_{nk}\Big], \quad t_n = \text{one-hot}(\text{label}_n)",
+    inputs=("x",),
+    constants=("t",),
+    fixed_constants=one_hot_target,
+    shape_sets=SHAPES,
+    forward=softmax_cross_entropy,
+    # Needs Σ_k t_nk = 1 (one-hot rows), which is why the target is fixed.
+    stated={"x": lambda G, s: (_scalar(G) / s["x"].rows) * (softmax_rows(s["x"]) - s["t"])},
+    stated_latex={"x": r"\frac{G}{N} \big(\operatorname{softmax}(X) - T\big)"},
+    build=lambda values: SoftmaxCrossEntropy(),
+    netlib_target=lambda values: np.argmax(values["t"], axis=1).astype(np.int64),
+    notes="netlib receives integer labels; the derivation holds their one-hot "
+          "matrix as a constant. netlib's log-sum-exp is max-shifted.",
+)

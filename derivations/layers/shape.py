@@ -1,0 +1,45 @@
+r"""Flatten, restated: the same entries in the same row-major order, fewer axes.
+
+The symbols of an argument of rank > 2 are the matrix with its leading axes
+stacked as rows (see :func:`derivations.core.matrix_shape`), so the forward
+map needs the full shape to know where the batch axis ends; each shape set is
+looked up from its matrix shape. The Jacobian is the identity of size
+``x.size`` and the VJP is ``G`` reshaped back to ``x``'s shape.
+"""
+
+from __future__ import annotations
+
+from derivations.core import Derivation, matrix_shape, uniform_sample
+from netlib import Flatten
+
+SHAPES = ({"x": (2, 3, 2)}, {"x": (3, 2, 2, 1)})
+
+#: Full input shape of each shape set, keyed by the matrix shape of its symbols.
+_FULL_SHAPE = {matrix_shape(sh["x"]): sh["x"] for sh in SHAPES}
+
+
+def flatten(symbols):
+    """``(N, d1, d2, ...) -> (N, d1*d2*...)`` in row-major order."""
+    X = symbols["x"]
+    batch = _FULL_SHAPE[X.shape][0]
+    return X.reshape(batch, len(X) // batch)
+
+
+FLATTEN = Derivation(
+    name="flatten",
+    title="Flatten",
+    netlib_class=Flatten,
+    definition_latex=r"y_{n,\,(c H + h) W + w} = x_{n,c,h,w}\quad"
+                     r"\text{(all axes after the batch, row-major)}",
+    inputs=("x",),
+    shape_sets=SHAPES,
+    forward=flatten,
+    # The Jacobian is the identity: Gᵀ goes back unchanged, in x's shape.
+    stated={"x": lambda G, s: G.reshape(*s["x"].shape)},
+    stated_latex={"x": r"\operatorname{reshape}(G,\ \operatorname{shape}(x))"},
+    build=lambda values: Flatten(),
+    sample=uniform_sample(),
+    notes="netlib returns a copy, not a view of x, so later changes to x do not "
+          "show through y.",
+)
+

@@ -1,0 +1,314 @@
+"""``derive``: answer a matrix-calculus question and prove the answer.
+
+The question is an expression of the matrix language, a variable, optional
+shapes and a layout.  The answer is
+
+- for a scalar expression, its **gradient**: in *denominator layout* it has
+  the variable's shape (the project's convention: a gradient has the shape of
+  what it is taken with respect to, as in numpy and PyTorch code); in
+  *numerator layout* it is the transpose (the layout of the project's
+  Jacobians, ``J[i, j] = dy_i/dx_j``, applied to a scalar ``y``);
+- for a matrix-valued expression, its **VJP** with an upstream gradient
+  ``G`` of the output's shape: ``J^T vec(G)`` reshaped to the variable's
+  shape, the same in both layouts.
+
+A closed-form candidate comes from the reverse-mode rules of ``vjp.py``. It
+is printed only if it matches the explicit SymPy Jacobian at two random
+non-square sizes *and* central differences at both; otherwise the answer
+says so and gives the elementwise result from the explicit Jacobian.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+
+import numpy as np
+import sympy
+
+from . import confirm
+from .errors import MatrixCalculusError, ShapeError
+from .evaluate import to_numpy, to_sympy
+from .expr import Name, Node, Num, names_in, to_latex, to_text
+from .functions import NoRule
+from .parser import parse
+from .shapes import ShapeEnv, describe, infer, parse_shape_spec, sample_sizes
+from .vjp import candidate_vjp, simplify, transpose_of
+
+__all__ = ["LAYOUTS", "Answer", "Problem", "confirm_candidates", "derive", "prepare"]
+
+LAYOUTS = ("denominator", "numerator")
+#: Inputs larger than this (entries in all) get no printed elementwise result.
+MAX_ELEMENTWISE_ENTRIES = 48
+# What evaluating a question at a concrete point can raise: a singular matrix,
+# a complex or infinite value (SymPy's zoo has no float), a size out of reach.
+_EVALUATION_ERRORS = (ShapeError, ValueError, TypeError, ArithmeticError,
+                      np.linalg.LinAlgError, KeyError)
+
+
+@dataclass
+class Problem:
+    """A parsed question with its inferred shapes."""
+
+    text: str
+    expr: Node
+    wrt: str
+    env: ShapeEnv
+    subtree_shapes: dict
+    output_shape: tuple
+
+    @property
+    def is_scalar(self) -> bool:
+        return self.output_shape[0].is_one and self.output_shape[1].is_one
+
+    def shapes(self) -> dict[str, str]:
+        """Variable name -> its shape as text (``'m×n'``, ``'rows(X)×3'``)."""
+        return {name: describe(self.env.shape_of(name)) for name in sorted(self.env.variables)
+                if name != "G"}
+
+
+def prepare(text: str, wrt: str, shapes=()) -> Problem:
+    """Parse ``text``, apply ``--shape`` specs and infer every shape.
+
+    >>> p = prepare("tr(A @ X @ B)", "X", ["X=mxn"])
+    >>> p.shapes()
+    {'A': 'rows(A)×m', 'B': 'n×rows(A)', 'X': 'm×n'}
+    """
+    expr = parse(text)
+    env = ShapeEnv()
+    for spec in shapes:
+        name, shape = parse_shape_spec(spec)
+        if name in env.variables:
+            raise ShapeError(f"derive: --shape gives {name!r} twice")
+        env.variables[name] = shape
+        env.declared.add(name)
+    mentioned = names_in(expr)
+    if not isinstance(wrt, str) or wrt not in mentioned:
+        raise MatrixCalculusError(
+            f"derive: --wrt {wrt!r} does not occur in '{to_text(expr)}' "
+            f"(its variables: {', '.join(sorted(mentioned)) or 'none'})"
+        )
+    unused = sorted(env.declared - mentioned)
+    if unused:
+        raise ShapeError(f"derive: --shape names {', '.join(unused)}, which the expression "
+                         "does not use")
+    subtree_shapes: dict = {}
+    output = infer(expr, env, subtree_shapes)
+    return Problem(text, expr, wrt, env, subtree_shapes, output)
+
+
+@dataclass
+class Answer:
+    """What ``derive`` found, and how it was confirmed."""
+
+    problem: Problem
+    layout: str
+    denominator: Node | None = None  # the confirmed closed form (variable-shaped)
+    numerator: Node | None = None  # its transpose, for scalar expressions
+    confirmations: list = field(default_factory=list)
+    reason: str = ""  # why there is no confirmed closed form
+    elementwise: sympy.Matrix | None = None
+    elementwise_sizes: dict | None = None
+
+    @property
+    def kind(self) -> str:
+        return "gradient" if self.problem.is_scalar else "vjp"
+
+    @property
+    def confirmed(self) -> bool:
+        return self.denominator is not None
+
+    @property
+    def answer(self) -> Node | None:
+        if self.denominator is None:
+            return None
+        return self.numerator if self.layout == "numerator" else self.denominator
+
+    @property
+    def max_error(self) -> float:
+        return max((c.error for c in self.confirmations), default=float("nan"))
+
+    def as_dict(self) -> dict:
+        """The ``--json`` payload."""
+        p = self.problem
+        out = {
+            "expression": to_text(p.expr),
+            "wrt": p.wrt,
+            "kind": self.kind,
+            "layout": self.layout if p.is_scalar else "vjp (variable-shaped in both layouts)",
+            "shapes": p.shapes(),
+            "output_shape": describe(p.output_shape),
+            "answer": None if self.answer is None else to_text(self.answer),
+            "answer_latex": None if self.answer is None else to_latex(self.answer),
+            "answers": None if self.denominator is None else {
+                "denominator": to_text(self.denominator),
+                "numerator": to_text(self.numerator if p.is_scalar else self.denominator)},
+            "confirmed": self.confirmed,
+            "confirmations": [c.as_dict() for c in self.confirmations],
+        }
+        if not p.is_scalar:
+            out["upstream"] = f"G ({describe(p.output_shape)})"
+        if not self.confirmed:
+            out["reason"] = self.reason
+            if self.elementwise is not None:
+                out["elementwise"] = [[str(v) for v in self.elementwise.row(i)]
+                                      for i in range(self.elementwise.rows)]
+                out["elementwise_sizes"] = {k: list(v)
+                                            for k, v in self.elementwise_sizes.items()}
+        return out
+
+
+def _size_sets(problem: Problem, rng: np.random.Generator) -> list[dict]:
+    shapes = [problem.env.shape_of(n) for n in problem.env.variables]
+    free = problem.env.free_sizes([*shapes, problem.output_shape])
+    first = sample_sizes(free, rng)
+    second = sample_sizes(free, rng, avoid=first)
+    return [first, second]
+
+
+def confirm_candidates(problem: Problem, candidates: list, rng: np.random.Generator,
+                       numerators: list | None = None) -> list[list]:
+    """Check each candidate (variable-shaped) at two random sizes.
+
+    The references (explicit Jacobian, central differences) are computed
+    once per size and point and shared by all candidates.  Returns one list
+    of :class:`confirm.Confirmation` per candidate.
+    """
+    numerators = numerators or [None] * len(candidates)
+    results: list[list] = [[] for _ in candidates]
+    env = problem.env
+    for sizes in _size_sets(problem, rng):
+        concrete = {name: env.concrete(env.shape_of(name), sizes)
+                    for name in env.variables if name != "G"}
+        values = confirm.sample_point(problem.expr, concrete, rng)
+        out_shape = env.concrete(problem.output_shape, sizes)
+        G = np.ones((1, 1)) if problem.is_scalar else rng.standard_normal(out_shape)
+        reference = confirm.explicit_jacobian_vjp(problem.expr, problem.wrt, values, G)
+        with np.errstate(all="ignore"):
+            numeric = confirm.finite_difference_vjp(problem.expr, problem.wrt, values, G)
+        fd_method = f"central differences (h={confirm.FD_STEP:g})"
+        for found, candidate, numerator in zip(results, candidates, numerators, strict=True):
+            value = _value(candidate, values, G, problem.wrt)
+            found.append(confirm.Confirmation("explicit Jacobian (SymPy)", concrete,
+                                              confirm.relative_error(value, reference),
+                                              confirm.JACOBIAN_TOLERANCE))
+            found.append(confirm.Confirmation(fd_method, concrete,
+                                              confirm.relative_error(value, numeric),
+                                              confirm.FD_TOLERANCE))
+            if numerator is not None:
+                transposed = _value(numerator, values, G, problem.wrt, transposed=True)
+                found.append(confirm.Confirmation(
+                    "numerator layout = transpose of denominator layout", concrete,
+                    confirm.relative_error(transposed.T, value), confirm.JACOBIAN_TOLERANCE))
+    return results
+
+
+def _value(candidate: Node, values: dict, G: np.ndarray, wrt: str,
+           transposed: bool = False) -> np.ndarray:
+    """The candidate at the point, spread to the variable's shape if it is 1×1
+    (an answer such as ``0``); NaN when it cannot be evaluated or has another shape."""
+    shape = values[wrt].shape[::-1] if transposed else values[wrt].shape
+    try:
+        with np.errstate(all="ignore"):
+            value = np.asarray(to_numpy(candidate, {**values, "G": G}), dtype=float)
+    except (ValueError, np.linalg.LinAlgError):
+        return np.full(shape, np.nan)
+    if value.shape == (1, 1):
+        return np.broadcast_to(value, shape)
+    return value if value.shape == shape else np.full((1, 1), np.nan)
+
+
+def _elementwise(problem: Problem, sizes: dict) -> tuple[sympy.Matrix, dict]:
+    """The gradient (or VJP) entry by entry, on symbol matrices of one size."""
+    env = problem.env
+    concrete = {name: env.concrete(env.shape_of(name), sizes)
+                for name in env.variables if name != "G"}
+    symbols = {name: sympy.Matrix(r, c, lambda i, j, n=name: sympy.Symbol(f"{n}_{i}{j}"))
+               for name, (r, c) in concrete.items()}
+    out = to_sympy(problem.expr, symbols)
+    flat = out.reshape(out.rows * out.cols, 1)
+    target = symbols[problem.wrt]
+    variables = list(target)
+    jacobian = flat.jacobian(variables)
+    if problem.is_scalar:
+        g = sympy.ones(1, 1)
+    else:
+        g = sympy.Matrix(out.rows * out.cols, 1,
+                         lambda i, j: sympy.Symbol(f"G_{i // out.cols}{i % out.cols}"))
+    vjp = (jacobian.T * g).reshape(target.rows, target.cols)
+    return vjp, concrete
+
+
+def derive(text: str, wrt: str, shapes=(), layout: str = "denominator", seed: int = 0,
+           overrides: dict | None = None, candidate: Node | None = None,
+           elementwise: bool = True) -> Answer:
+    """Answer "what is d/d``wrt`` of ``text``" with a confirmed closed form.
+
+    Parameters
+    ----------
+    text : str
+        The expression, in the matrix language.
+    wrt : str
+        The variable to differentiate with respect to.
+    shapes : iterable of str
+        ``NAME=RxC`` specs; sizes no spec fixes are inferred or left free.
+    layout : {"denominator", "numerator"}
+        Which layout the scalar gradient is shown in (both are computed).
+    seed : int
+        Seed of the random sizes, points and upstream gradients.
+    overrides : dict, optional
+        Replacement VJP rules by operator or function name (to test that a
+        wrong rule is rejected).
+    candidate : Node, optional
+        Confirm this answer instead of the one the rules give.
+    elementwise : bool
+        Compute the elementwise fallback when nothing is confirmed.
+
+    Returns
+    -------
+    Answer
+        ``answer.confirmed`` tells whether a closed form passed every check;
+        ``answer.confirmations`` holds each check with its measured error.
+    """
+    if layout not in LAYOUTS:
+        raise MatrixCalculusError(f"derive: layout must be one of {LAYOUTS}, got {layout!r}")
+    problem = prepare(text, wrt, shapes)
+    rng = np.random.default_rng(seed)
+    answer = Answer(problem, layout)
+    env = copy.deepcopy(problem.env)
+    env.variables["G"] = problem.output_shape
+    G = Num(1.0) if problem.is_scalar else Name("G")
+    try:
+        if candidate is None:
+            candidate = candidate_vjp(problem.expr, wrt, G, problem.subtree_shapes, overrides)
+        candidate = simplify(candidate, env)
+        numerator = transpose_of(candidate, env) if problem.is_scalar else None
+        answer.confirmations = confirm_candidates(problem, [candidate], rng, [numerator])[0]
+    except NoRule as error:
+        answer.reason = str(error)
+    except confirm.DomainError as error:
+        answer.reason = str(error)
+        return answer  # no point to show an elementwise result at either
+    except _EVALUATION_ERRORS as error:
+        answer.reason = f"derive: the answer could not be checked ({error})"
+    else:
+        if all(c.passed for c in answer.confirmations):
+            answer.denominator, answer.numerator = candidate, numerator
+        else:
+            failed = [c for c in answer.confirmations if not c.passed]
+            answer.reason = ("derive: the closed-form candidate failed "
+                             f"{len(failed)} of {len(answer.confirmations)} checks "
+                             f"(largest error {max(c.error for c in failed):.3g})")
+    if not answer.confirmed and elementwise:
+        sizes = _size_sets(problem, np.random.default_rng(seed))[0]
+        entries = sum(int(np.prod(problem.env.concrete(problem.env.shape_of(n), sizes)))
+                      for n in problem.env.variables)
+        if entries > MAX_ELEMENTWISE_ENTRIES:
+            answer.reason += (f"; the elementwise result is not printed: the inputs have "
+                              f"{entries} entries, more than {MAX_ELEMENTWISE_ENTRIES}")
+        else:
+            try:
+                answer.elementwise, answer.elementwise_sizes = _elementwise(problem, sizes)
+            except _EVALUATION_ERRORS as error:
+                answer.reason += f"; the elementwise result could not be formed ({error})"
+    return answer

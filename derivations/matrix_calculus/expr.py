@@ -1,0 +1,233 @@
+"""The expression tree of the matrix language, and how to print it back.
+
+A parsed expression is a tree of the small frozen dataclasses below.  The
+same tree type carries what the user typed and the answers ``derive``
+produces, so every answer can be printed in the language (and parsed again)
+and in LaTeX.
+
+Glossary (used across the subpackage): ``G`` is the upstream gradient of a
+matrix-valued expression (``G = dL/dY`` of the output's shape); a *VJP* is
+``J^T vec(G)`` reshaped to the shape of the variable; for a scalar
+expression the upstream gradient is the number 1 and the VJP is the
+gradient.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "Binary",
+    "Call",
+    "Name",
+    "Neg",
+    "Node",
+    "Num",
+    "Transpose",
+    "names_in",
+    "to_latex",
+    "to_text",
+]
+
+
+@dataclass(frozen=True)
+class Name:
+    """A variable: a matrix, a column vector or a scalar, by its shape."""
+
+    id: str
+
+
+@dataclass(frozen=True)
+class Num:
+    """A numeric constant (a scalar)."""
+
+    value: float
+
+
+@dataclass(frozen=True)
+class Neg:
+    """``-arg``."""
+
+    arg: Node
+
+
+@dataclass(frozen=True)
+class Transpose:
+    """``arg.T``."""
+
+    arg: Node
+
+
+@dataclass(frozen=True)
+class Binary:
+    """``left op right`` with ``op`` one of ``@ * / + -``.
+
+    ``@`` is the matrix product; ``* / + -`` are elementwise and broadcast a
+    scalar (1×1), a column (r×1) or a row (1×c) against a matrix, as numpy
+    does with 2-D arrays.
+    """
+
+    op: str
+    left: Node
+    right: Node
+
+
+@dataclass(frozen=True)
+class Call:
+    """``fn(args...)`` for a function of the whitelist in ``functions.py``."""
+
+    fn: str
+    args: tuple
+
+
+Node = Name | Num | Neg | Transpose | Binary | Call
+
+# Binding strength for printing; a child binding less tightly than its parent
+# gets parentheses.  Same table as Python's, which the parser reuses.
+_PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2, "@": 2}
+_NEG, _POSTFIX, _ATOM = 3, 4, 5
+
+
+def _precedence(node: Node) -> int:
+    if isinstance(node, Binary):
+        return _PRECEDENCE[node.op]
+    if isinstance(node, Neg):
+        return _NEG
+    if isinstance(node, Num) and node.value < 0:
+        return _NEG
+    if isinstance(node, Transpose):
+        return _POSTFIX
+    return _ATOM
+
+
+def _format_number(value: float) -> str:
+    if float(value).is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return repr(float(value))
+
+
+def to_text(node: Node) -> str:
+    """Print ``node`` in the matrix language (the parser reads it back).
+
+    >>> to_text(Binary("@", Transpose(Name("A")), Binary("+", Name("x"), Num(1))))
+    'A.T @ (x + 1)'
+    """
+    if isinstance(node, Name):
+        return node.id
+    if isinstance(node, Num):
+        return _format_number(node.value)
+    if isinstance(node, Neg):
+        inner = to_text(node.arg)
+        # -(a * b) is printed with parentheses: Python's grammar binds unary
+        # minus tighter than *, so -a * b would parse as (-a) * b.
+        return f"-{inner}" if _precedence(node.arg) >= _NEG else f"-({inner})"
+    if isinstance(node, Transpose):
+        inner = to_text(node.arg)
+        return f"{inner}.T" if _precedence(node.arg) >= _POSTFIX else f"({inner}).T"
+    if isinstance(node, Call):
+        return f"{node.fn}({', '.join(to_text(a) for a in node.args)})"
+    mine = _PRECEDENCE[node.op]
+    left = to_text(node.left)
+    if _precedence(node.left) < mine:
+        left = f"({left})"
+    right = to_text(node.right)
+    # Left-associative operators: the right child needs parentheses when it
+    # binds equally (a - (b - c), a @ (b @ c) keeps the order the rule emitted).
+    if _precedence(node.right) <= mine:
+        right = f"({right})"
+    return f"{left} {node.op} {right}"
+
+
+_LATEX_FUNCTIONS = {
+    "tr": r"\operatorname{tr}",
+    "det": r"\det",
+    "log": r"\log",
+    "exp": r"\exp",
+    "tanh": r"\tanh",
+    "sin": r"\sin",
+    "cos": r"\cos",
+    "sigmoid": r"\sigma",
+    "softmax": r"\operatorname{softmax}",
+    "log_softmax": r"\operatorname{log\,softmax}",
+    "logsumexp": r"\operatorname{lse}",
+    "sum": r"\operatorname{sum}",
+    "rowsum": r"\operatorname{rowsum}",
+    "colsum": r"\operatorname{colsum}",
+    "vec": r"\operatorname{vec}",
+    "unvec_like": r"\operatorname{unvec}",
+    "ones_like": r"\mathbf{1}",
+    "eye_like": r"I",
+}
+
+
+def to_latex(node: Node) -> str:
+    r"""Print ``node`` as LaTeX (``\odot`` for elementwise products).
+
+    >>> to_latex(Binary("@", Transpose(Name("A")), Call("inv", (Name("X"),))))
+    'A^{\\top} X^{-1}'
+    """
+    if isinstance(node, Name):
+        return node.id
+    if isinstance(node, Num):
+        return _format_number(node.value)
+    if isinstance(node, Neg):
+        inner = to_latex(node.arg)
+        return f"-{inner}" if _precedence(node.arg) >= _NEG else rf"-\left({inner}\right)"
+    if isinstance(node, Transpose):
+        arg = node.arg
+        if isinstance(arg, Call) and arg.fn == "inv":
+            return rf"{_latex_group(arg.args[0])}^{{-\top}}"
+        return rf"{_latex_group(arg)}^{{\top}}"
+    if isinstance(node, Call):
+        if node.fn == "inv":
+            return rf"{_latex_group(node.args[0])}^{{-1}}"
+        if node.fn == "norm2":
+            return rf"\left\lVert {to_latex(node.args[0])} \right\rVert_2"
+        if node.fn == "kron":
+            pair = rf"{_latex_group(node.args[0])} \otimes {_latex_group(node.args[1])}"
+            return rf"\left({pair}\right)"
+        if node.fn in ("ones_like", "eye_like"):
+            return rf"{_LATEX_FUNCTIONS[node.fn]}_{{{to_latex(node.args[0])}}}"
+        if node.fn == "unvec_like":
+            shape_of, vector = to_latex(node.args[1]), to_latex(node.args[0])
+            return rf"\operatorname{{unvec}}_{{{shape_of}}}\left({vector}\right)"
+        name = _LATEX_FUNCTIONS.get(node.fn, rf"\operatorname{{{node.fn}}}")
+        args = ", ".join(to_latex(a) for a in node.args)
+        return rf"{name}\left({args}\right)"
+    mine = _PRECEDENCE[node.op]
+    left, right = to_latex(node.left), to_latex(node.right)
+    if _precedence(node.left) < mine:
+        left = rf"\left({left}\right)"
+    if _precedence(node.right) <= mine:
+        right = rf"\left({right}\right)"
+    if node.op == "/":
+        return rf"\frac{{{to_latex(node.left)}}}{{{to_latex(node.right)}}}"
+    symbol = {"@": " ", "*": r" \odot ", "+": " + ", "-": " - "}[node.op]
+    if node.op == "*" and (isinstance(node.left, Num) or isinstance(node.right, Num)):
+        symbol = " "  # a number times a matrix is a plain scalar product
+    return f"{left}{symbol}{right}"
+
+
+def _latex_group(node: Node) -> str:
+    text = to_latex(node)
+    return text if isinstance(node, Name) else rf"\left({text}\right)"
+
+
+def names_in(node: Node) -> set[str]:
+    """The variable names ``node`` mentions.
+
+    >>> sorted(names_in(Binary("@", Name("A"), Call("inv", (Name("X"),)))))
+    ['A', 'X']
+    """
+    if isinstance(node, Name):
+        return {node.id}
+    if isinstance(node, (Neg, Transpose)):
+        return names_in(node.arg)
+    if isinstance(node, Binary):
+        return names_in(node.left) | names_in(node.right)
+    if isinstance(node, Call):
+        found: set[str] = set()
+        for arg in node.args:
+            found |= names_in(arg)
+        return found
+    return set()

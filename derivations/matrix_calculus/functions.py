@@ -1,0 +1,299 @@
+"""The whitelist of functions: shape rule, numpy and SymPy meaning, VJP rule.
+
+Each function of the language is declared once, with everything that
+concerns it side by side: how it maps shapes, what it computes in numpy (for
+finite differences and for evaluating candidate answers) and in SymPy on
+explicit matrices (for the explicit Jacobian), and its reverse-mode rule.
+
+A VJP rule receives the call node, the index of the argument, the upstream
+gradient node ``G`` (output-shaped) and returns a node of the argument's
+shape, or ``None`` when the argument does not change the value (the
+``x`` of ``ones_like(x)``).  A function without a rule for some argument
+raises :class:`NoRule`: ``derive`` then reports that it has no closed form
+and prints the elementwise result.
+
+Row-wise functions (``softmax``, ``log_softmax``, ``logsumexp``) act on each
+row of a matrix, like the project's row layout (a batch is ``(batch,
+features)``).  ``vec`` stacks columns, as in the Matrix Cookbook.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import sympy
+
+from .errors import MatrixCalculusError
+from .expr import Binary, Call, Neg, Node, Num, Transpose
+from .shapes import Dim, _mul, square
+
+__all__ = ["FUNCTIONS", "FunctionSpec", "NoRule"]
+
+
+class NoRule(MatrixCalculusError):
+    """No closed-form VJP rule is known for this argument of this function."""
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """One function of the language."""
+
+    name: str
+    arity: int
+    shape_rule: Callable
+    numpy: Callable
+    sympy: Callable
+    vjp: Callable
+    doc: str
+
+
+def _same_shape(env, shapes, why):
+    return shapes[0]
+
+
+def _scalar(env, shapes, why):
+    return (Dim(1), Dim(1))
+
+
+def _square_scalar(env, shapes, why):
+    square(env, shapes[0], why)
+    return (Dim(1), Dim(1))
+
+
+def _square_same(env, shapes, why):
+    size = square(env, shapes[0], why)
+    return (size, size)
+
+
+def _call(fn: str, *args: Node) -> Call:
+    return Call(fn, tuple(args))
+
+
+def _mul_node(a: Node, b: Node) -> Binary:
+    return Binary("*", a, b)
+
+
+# ----- elementwise functions: VJP is G * f'(x), f' written in the language -----
+
+def _elementwise(name, np_fn, sp_fn, derivative, doc):
+    def vjp(node, index, G):
+        return _mul_node(G, derivative(node.args[0], node))
+
+    return FunctionSpec(
+        name, 1, _same_shape,
+        lambda a: np_fn(a),
+        lambda m: m.applyfunc(sp_fn),
+        vjp, doc,
+    )
+
+
+def _np_sigmoid(a):
+    # Two branches so that neither exp overflows (the stable logistic).
+    out = np.empty_like(a, dtype=float)
+    positive = a >= 0
+    out[positive] = 1.0 / (1.0 + np.exp(-a[positive]))
+    e = np.exp(a[~positive])
+    out[~positive] = e / (1.0 + e)
+    return out
+
+
+_ELEMENTWISE = [
+    _elementwise("log", np.log, sympy.log, lambda x, y: Binary("/", Num(1), x), "natural log"),
+    _elementwise("exp", np.exp, sympy.exp, lambda x, y: y, "exponential"),
+    _elementwise(
+        "tanh", np.tanh, sympy.tanh, lambda x, y: Binary("-", Num(1), Binary("*", y, y)),
+        "hyperbolic tangent",
+    ),
+    _elementwise(
+        "sigmoid", _np_sigmoid, lambda v: 1 / (1 + sympy.exp(-v)),
+        lambda x, y: Binary("*", y, Binary("-", Num(1), y)), "logistic 1/(1+exp(-x))",
+    ),
+    _elementwise(
+        "sqrt", np.sqrt, sympy.sqrt, lambda x, y: Binary("/", Num(0.5), y), "square root",
+    ),
+    _elementwise("sin", np.sin, sympy.sin, lambda x, y: _call("cos", x), "sine"),
+    _elementwise("cos", np.cos, sympy.cos, lambda x, y: Neg(_call("sin", x)), "cosine"),
+]
+
+
+# ----- reductions to a scalar, a column or a row -----
+
+def _sp_sum(m):
+    return sympy.Matrix([[sum(m)]])
+
+
+def _vjp_spread(node, index, G):
+    # Every entry contributes to the sum once: the VJP spreads G (1×1, r×1 or
+    # 1×c, broadcast) over the argument's shape.
+    return _mul_node(G, _call("ones_like", node.args[0]))
+
+
+def _np_logsumexp(a):
+    # Subtracting the row maximum keeps exp from overflowing.
+    peak = np.max(a, axis=1, keepdims=True)
+    return peak + np.log(np.sum(np.exp(a - peak), axis=1, keepdims=True))
+
+
+def _np_softmax(a):
+    shifted = np.exp(a - np.max(a, axis=1, keepdims=True))
+    return shifted / np.sum(shifted, axis=1, keepdims=True)
+
+
+def _sp_rows(m, fn):
+    return sympy.Matrix([fn(list(m.row(i))) for i in range(m.rows)])
+
+
+def _sp_softmax(m):
+    out = sympy.zeros(m.rows, m.cols)
+    for i in range(m.rows):
+        exps = [sympy.exp(v) for v in m.row(i)]
+        total = sum(exps)
+        for j in range(m.cols):
+            out[i, j] = exps[j] / total
+    return out
+
+
+def _sp_log_softmax(m):
+    lse = _sp_rows(m, lambda row: sympy.log(sum(sympy.exp(v) for v in row)))
+    return sympy.Matrix(m.rows, m.cols, lambda i, j: m[i, j] - lse[i, 0])
+
+
+def _sp_inv(m):
+    # adjugate / determinant by Berkowitz: division-free until the last step,
+    # several times faster on symbolic entries than elimination.
+    return m.adjugate(method="berkowitz") / m.det(method="berkowitz")
+
+
+def _vjp_det(node, index, G):
+    X = node.args[0]
+    return _mul_node(_mul_node(G, node), Transpose(_call("inv", X)))
+
+
+def _vjp_inv(node, index, G):
+    # d(X^-1) = -X^-1 dX X^-1, so the VJP is -X^-T G X^-T.
+    inv_t = Transpose(node)
+    return Neg(Binary("@", Binary("@", inv_t, G), inv_t))
+
+
+def _vjp_norm2(node, index, G):
+    return Binary("/", _mul_node(G, node.args[0]), node)
+
+
+def _vjp_softmax(node, index, G):
+    # J of one row is diag(s) - s s^T, so the VJP of a row g is s * (g - <g, s>).
+    return _mul_node(node, Binary("-", G, _call("rowsum", _mul_node(G, node))))
+
+
+def _vjp_log_softmax(node, index, G):
+    # J of one row is I - 1 s^T, so the VJP of a row g is g - s * sum(g).
+    return Binary("-", G, _mul_node(_call("softmax", node.args[0]), _call("rowsum", G)))
+
+
+def _vjp_logsumexp(node, index, G):
+    return _mul_node(G, _call("softmax", node.args[0]))
+
+
+def _vec_shape(env, shapes, why):
+    rows, cols = shapes[0]
+    return (_mul(env.resolve(rows), env.resolve(cols)), Dim(1))
+
+
+def _np_vec(a):
+    return a.reshape(-1, 1, order="F")  # column stacking, as in the Cookbook
+
+
+def _sp_vec(m):
+    return m.T.reshape(m.rows * m.cols, 1)
+
+
+def _unvec_shape(env, shapes, why):
+    (v_rows, v_cols), (rows, cols) = shapes
+    env.unify(v_cols, Dim(1), why + " (the first argument must be a column)")
+    env.unify(v_rows, _mul(env.resolve(rows), env.resolve(cols)), why + " (length)")
+    return (rows, cols)
+
+
+def _vjp_vec(node, index, G):
+    return _call("unvec_like", G, node.args[0])
+
+
+def _vjp_unvec(node, index, G):
+    return _call("vec", G) if index == 0 else None  # the second argument gives a shape only
+
+
+def _no_dependency(node, index, G):
+    return None
+
+
+def _kron_shape(env, shapes, why):
+    (ar, ac), (br, bc) = shapes
+    return (_mul(env.resolve(ar), env.resolve(br)), _mul(env.resolve(ac), env.resolve(bc)))
+
+
+def _sp_kron(a, b):
+    return sympy.Matrix(
+        a.rows * b.rows, a.cols * b.cols,
+        lambda i, j: a[i // b.rows, j // b.cols] * b[i % b.rows, j % b.cols],
+    )
+
+
+def _vjp_kron(node, index, G):
+    raise NoRule("derive: no closed-form rule for the arguments of kron")
+
+
+def _sp_eye_like(m):
+    return sympy.eye(m.rows)
+
+
+def _eye_shape(env, shapes, why):
+    size = square(env, shapes[0], why)
+    return (size, size)
+
+
+_OTHERS = [
+    FunctionSpec("sum", 1, _scalar, lambda a: np.sum(a).reshape(1, 1), _sp_sum, _vjp_spread,
+                 "sum of all entries (1×1)"),
+    FunctionSpec("rowsum", 1, lambda env, s, why: (s[0][0], Dim(1)),
+                 lambda a: np.sum(a, axis=1, keepdims=True),
+                 lambda m: _sp_rows(m, sum), _vjp_spread, "sum of each row (a column)"),
+    FunctionSpec("colsum", 1, lambda env, s, why: (Dim(1), s[0][1]),
+                 lambda a: np.sum(a, axis=0, keepdims=True),
+                 lambda m: _sp_rows(m.T, sum).T, _vjp_spread, "sum of each column (a row)"),
+    FunctionSpec("tr", 1, _square_scalar, lambda a: np.trace(a).reshape(1, 1),
+                 lambda m: sympy.Matrix([[m.trace()]]),
+                 lambda node, i, G: _mul_node(G, _call("eye_like", node.args[0])),
+                 "trace of a square matrix"),
+    FunctionSpec("det", 1, _square_scalar, lambda a: np.array([[np.linalg.det(a)]]),
+                 lambda m: sympy.Matrix([[m.det(method="berkowitz")]]), _vjp_det,
+                 "determinant of a square matrix"),
+    FunctionSpec("inv", 1, _square_same, np.linalg.inv, _sp_inv,
+                 _vjp_inv, "inverse of a square matrix"),
+    FunctionSpec("norm2", 1, _scalar, lambda a: np.array([[np.linalg.norm(a)]]),
+                 lambda m: sympy.Matrix([[sympy.sqrt(sum(v * v for v in m))]]), _vjp_norm2,
+                 "Euclidean norm of a vector (Frobenius norm of a matrix)"),
+    FunctionSpec("softmax", 1, _same_shape, _np_softmax, _sp_softmax, _vjp_softmax,
+                 "softmax of each row"),
+    FunctionSpec("log_softmax", 1, _same_shape,
+                 lambda a: a - _np_logsumexp(a), _sp_log_softmax, _vjp_log_softmax,
+                 "log of the softmax of each row"),
+    FunctionSpec("logsumexp", 1, lambda env, s, why: (s[0][0], Dim(1)), _np_logsumexp,
+                 lambda m: _sp_rows(m, lambda row: sympy.log(sum(sympy.exp(v) for v in row))),
+                 _vjp_logsumexp, "log of the sum of exp of each row (a column)"),
+    FunctionSpec("vec", 1, _vec_shape, _np_vec, _sp_vec, _vjp_vec,
+                 "stack the columns into one column"),
+    FunctionSpec("unvec_like", 2, _unvec_shape,
+                 lambda v, like: v.reshape(like.shape, order="F"),
+                 lambda v, like: sympy.Matrix(like.cols, like.rows, list(v)).T,
+                 _vjp_unvec, "undo vec: a column back to the shape of the second argument"),
+    FunctionSpec("kron", 2, _kron_shape, np.kron, _sp_kron, _vjp_kron, "Kronecker product"),
+    FunctionSpec("ones_like", 1, _same_shape, np.ones_like,
+                 lambda m: sympy.ones(m.rows, m.cols), _no_dependency,
+                 "a matrix of ones of the argument's shape"),
+    FunctionSpec("eye_like", 1, _eye_shape, lambda a: np.eye(a.shape[0]), _sp_eye_like,
+                 _no_dependency, "the identity of the argument's (square) shape"),
+]
+
+#: name -> FunctionSpec: the only functions the parser accepts.
+FUNCTIONS: dict[str, FunctionSpec] = {spec.name: spec for spec in _ELEMENTWISE + _OTHERS}

@@ -1,0 +1,134 @@
+"""What SymPy's own matrix calculus answers, measured against the explicit Jacobian.
+
+Each question is rewritten with ``MatrixSymbol`` objects of concrete sizes,
+differentiated by ``MatrixExpr.diff``, made explicit at a random point and
+compared with ``J^T vec(G)`` from the explicit Jacobian (``G = 1`` for a
+scalar).  The verdict is ``agrees``, ``wrong`` (values or shape differ),
+``no answer`` (SymPy raises or returns an unevaluated derivative) or
+``not expressible`` (a function SymPy's matrix expressions lack).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import sympy
+from sympy.matrices.expressions import (
+    Determinant,
+    HadamardProduct,
+    Inverse,
+    MatrixSymbol,
+    OneMatrix,
+    Trace,
+)
+
+from . import confirm
+from .derive import Problem, _size_sets
+from .expr import Binary, Name, Neg, Node, Num, Transpose
+
+__all__ = ["SympyVerdict", "sympy_verdict"]
+
+_ELEMENTWISE = {"exp": sympy.exp, "log": sympy.log, "tanh": sympy.tanh,
+                "sigmoid": lambda v: 1 / (1 + sympy.exp(-v))}
+
+
+class _Unsupported(Exception):
+    pass
+
+
+def _to_matrix_expr(node: Node, symbols: dict, shapes: dict):
+    if isinstance(node, Name):
+        return symbols[node.id]
+    if isinstance(node, Num):
+        return sympy.Float(node.value)
+    if isinstance(node, Neg):
+        return -_to_matrix_expr(node.arg, symbols, shapes)
+    if isinstance(node, Transpose):
+        return _to_matrix_expr(node.arg, symbols, shapes).T
+    if isinstance(node, Binary):
+        a = _to_matrix_expr(node.left, symbols, shapes)
+        b = _to_matrix_expr(node.right, symbols, shapes)
+        if node.op == "@":
+            return a * b
+        if node.op in "+-":
+            return a + b if node.op == "+" else a - b
+        if node.op == "*":
+            if isinstance(node.left, Num) or isinstance(node.right, Num):
+                return a * b
+            if shapes[id(node.left)] == shapes[id(node.right)]:
+                return HadamardProduct(a, b)
+        raise _Unsupported(node.op)
+    fn, args = node.fn, [_to_matrix_expr(a, symbols, shapes) for a in node.args]
+    if fn == "tr":
+        return Trace(args[0])
+    if fn == "det":
+        return Determinant(args[0])
+    if fn == "inv":
+        return Inverse(args[0])
+    if fn in _ELEMENTWISE:
+        return args[0].applyfunc(_ELEMENTWISE[fn])
+    if fn in ("sum", "rowsum"):
+        m = args[0]
+        out = m * OneMatrix(m.shape[1], 1)
+        return OneMatrix(1, m.shape[0]) * out if fn == "sum" else out
+    if fn == "logsumexp":
+        m = args[0]
+        return (m.applyfunc(sympy.exp) * OneMatrix(m.shape[1], 1)).applyfunc(sympy.log)
+    raise _Unsupported(fn)
+
+
+@dataclass
+class SympyVerdict:
+    """SymPy's answer to one question and how it compares."""
+
+    verdict: str
+    answer: str
+    error: float
+
+
+def sympy_verdict(problem: Problem, seed: int = 0) -> SympyVerdict:
+    """Ask SymPy's ``MatrixExpr.diff`` and compare at one random size and point."""
+    rng = np.random.default_rng(seed)
+    env = problem.env
+    sizes = _size_sets(problem, rng)[0]
+    concrete = {n: env.concrete(env.shape_of(n), sizes) for n in env.variables if n != "G"}
+    symbols = {n: MatrixSymbol(n, r, c) for n, (r, c) in concrete.items()}
+    try:
+        expr = _to_matrix_expr(problem.expr, symbols, problem.subtree_shapes)
+    except _Unsupported as missing:
+        return SympyVerdict("not expressible", f"no MatrixExpr for '{missing}'", float("nan"))
+    except (TypeError, ValueError, AttributeError) as error:
+        return SympyVerdict("not expressible", f"building it raises {type(error).__name__}",
+                            float("nan"))
+    try:
+        answer = expr.diff(symbols[problem.wrt])
+    except Exception as error:
+        return SympyVerdict("no answer", f"raises {type(error).__name__}", float("nan"))
+    text = str(answer)
+    if answer.has(sympy.Derivative):
+        return SympyVerdict("no answer", text, float("nan"))
+    values = confirm.sample_point(problem.expr, concrete, rng)
+    out_shape = env.concrete(problem.output_shape, sizes)
+    if not problem.is_scalar:
+        return SympyVerdict("not compared", text, float("nan"))
+    reference = confirm.explicit_jacobian_vjp(problem.expr, problem.wrt, values,
+                                              np.ones(out_shape))
+    try:
+        point = {symbols[n]: sympy.ImmutableMatrix(v) for n, v in values.items()}
+        explicit = answer.xreplace(point)
+        explicit = explicit.doit() if hasattr(explicit, "doit") else explicit
+        if hasattr(explicit, "as_explicit"):
+            explicit = explicit.as_explicit()
+        array = np.array(sympy.Array(explicit).tolist() if not isinstance(
+            explicit, sympy.Basic) or explicit.is_Matrix or isinstance(
+            explicit, sympy.NDimArray) else [[explicit]], dtype=float)
+    except Exception as error:
+        return SympyVerdict("no answer", f"{text} (cannot be evaluated: "
+                                         f"{type(error).__name__})", float("nan"))
+    if array.size != reference.size:
+        return SympyVerdict("wrong", f"{text} (shape {array.shape}, expected "
+                                     f"{reference.shape})", float("inf"))
+    error = confirm.relative_error(array.reshape(reference.shape), reference)
+    verdict = "agrees" if error <= confirm.JACOBIAN_TOLERANCE else "wrong"
+    return SympyVerdict(verdict, text, error)

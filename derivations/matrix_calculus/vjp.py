@@ -1,0 +1,243 @@
+"""Reverse-mode rules that turn an expression into a closed-form VJP.
+
+The VJP of ``Y = f(X)`` with upstream gradient ``G`` (``Y``'s shape) is
+``J^T vec(G)`` reshaped to ``X``'s shape.  It is built by walking the tree
+from the output down, carrying the upstream gradient of each subtree as an
+expression of the language, one rule per operation:
+
+.. math::
+
+    Y = A B:\\quad \\bar A = G B^{\\top},\\ \\bar B = A^{\\top} G; \\qquad
+    Y = A \\odot B:\\quad \\bar A = G \\odot B; \\qquad
+    Y = X^{\\top}:\\quad \\bar X = G^{\\top}
+
+and the function rules of ``functions.py``.  Where an operand was broadcast,
+its gradient is summed back to its shape (``sum``, ``rowsum``, ``colsum``).
+Contributions of several occurrences of the variable are added.
+
+What comes out is only a *candidate*: ``derive`` prints it only after it
+matched the explicit Jacobian and finite differences.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+
+from .expr import Binary, Call, Name, Neg, Node, Num, Transpose, names_in
+from .functions import FUNCTIONS
+from .shapes import ShapeEnv, infer
+
+__all__ = ["BINARY_RULES", "candidate_vjp", "simplify", "transpose_of"]
+
+
+def _unbroadcast(g: Node, operand_shape: tuple, out_shape: tuple) -> Node:
+    """Sum ``g`` (output-shaped) back to the shape of an operand that was broadcast."""
+    rows_spread = operand_shape[0].is_one and not out_shape[0].is_one
+    cols_spread = operand_shape[1].is_one and not out_shape[1].is_one
+    if rows_spread and cols_spread:
+        return Call("sum", (g,))
+    if rows_spread:
+        return Call("colsum", (g,))
+    if cols_spread:
+        return Call("rowsum", (g,))
+    return g
+
+
+# ----- binary operators: one rule per operand, (left rule, right rule) -----
+# Each rule gets (left, right, G) and returns the upstream gradient of that
+# operand *before* unbroadcasting.
+
+BINARY_RULES: dict[str, tuple[Callable, Callable]] = {
+    # The transposes sit where the shapes force them: G is (m, p), A (m, n), B (n, p).
+    "@": (lambda a, b, G: Binary("@", G, Transpose(b)),
+          lambda a, b, G: Binary("@", Transpose(a), G)),
+    "*": (lambda a, b, G: Binary("*", G, b),
+          lambda a, b, G: Binary("*", G, a)),
+    "/": (lambda a, b, G: Binary("/", G, b),
+          lambda a, b, G: Neg(Binary("/", Binary("*", G, a), Binary("*", b, b)))),
+    "+": (lambda a, b, G: G, lambda a, b, G: G),
+    "-": (lambda a, b, G: G, lambda a, b, G: Neg(G)),
+}
+
+
+def candidate_vjp(expr: Node, wrt: str, G: Node, shapes: dict,
+                  overrides: dict | None = None) -> Node:
+    """The VJP of ``expr`` with respect to ``wrt`` for upstream gradient ``G``.
+
+    ``shapes`` maps ``id(subtree)`` to its inferred shape (from
+    :func:`shapes.infer`).  ``overrides`` replaces rules by operator or
+    function name: the tests use it to inject a wrong rule and watch the
+    confirmation reject it.  Raises :class:`functions.NoRule` where no rule
+    is known.
+    """
+    overrides = overrides or {}
+
+    def walk(node: Node, g: Node) -> Node | None:
+        if wrt not in names_in(node):
+            return None
+        if isinstance(node, Name):
+            return g
+        if isinstance(node, Neg):
+            return walk(node.arg, Neg(g))
+        if isinstance(node, Transpose):
+            return walk(node.arg, Transpose(g))
+        parts = []
+        if isinstance(node, Binary):
+            rules = overrides.get(node.op, BINARY_RULES[node.op])
+            for operand, rule in zip((node.left, node.right), rules, strict=True):
+                if wrt in names_in(operand):
+                    local = rule(node.left, node.right, g)
+                    if node.op != "@":
+                        local = _unbroadcast(local, shapes[id(operand)], shapes[id(node)])
+                    parts.append(walk(operand, local))
+        else:
+            rule = overrides.get(node.fn, FUNCTIONS[node.fn].vjp)
+            for index, arg in enumerate(node.args):
+                if wrt in names_in(arg):
+                    local = rule(node, index, g)
+                    if local is not None:
+                        parts.append(walk(arg, local))
+        parts = [p for p in parts if p is not None]
+        if not parts:
+            return None
+        total = parts[0]
+        for part in parts[1:]:
+            total = Binary("+", total, part)
+        return total
+
+    result = walk(expr, G)
+    return Num(0.0) if result is None else result
+
+
+class _ShapeOracle:
+    """Shapes of answer expressions (which mention ``G``), memoised."""
+
+    def __init__(self, env: ShapeEnv):
+        self.env, self.cache = env, {}
+
+    def __call__(self, node: Node) -> tuple:
+        if node not in self.cache:
+            env = copy.deepcopy(self.env)
+            self.cache[node] = infer(node, env)
+        return self.cache[node]
+
+    def is_scalar(self, node: Node) -> bool:
+        rows, cols = self(node)
+        return rows.is_one and cols.is_one
+
+
+def _is_call(node: Node, fn: str) -> bool:
+    return isinstance(node, Call) and node.fn == fn
+
+
+def _rewrite(node: Node, shape: _ShapeOracle) -> Node:
+    """One bottom-up pass of algebraic tidying; every rule keeps the value."""
+    if isinstance(node, Neg):
+        arg = _rewrite(node.arg, shape)
+        if isinstance(arg, Neg):
+            return arg.arg
+        if isinstance(arg, Num):
+            return Num(-arg.value)
+        return Neg(arg)
+    if isinstance(node, Transpose):
+        arg = _rewrite(node.arg, shape)
+        if isinstance(arg, Transpose):
+            return arg.arg
+        if isinstance(arg, Num) or _is_call(arg, "eye_like") or shape.is_scalar(arg):
+            return arg
+        if isinstance(arg, Binary):
+            # (a @ b).T = b.T @ a.T; elementwise ops commute with .T: the
+            # transposes end on the leaves, where the Cookbook writes them.
+            if arg.op == "@":
+                return Binary("@", Transpose(arg.right), Transpose(arg.left))
+            return Binary(arg.op, Transpose(arg.left), Transpose(arg.right))
+        if isinstance(arg, Neg):
+            return Neg(Transpose(arg.arg))
+        return Transpose(arg)
+    if isinstance(node, Call):
+        return Call(node.fn, tuple(_rewrite(a, shape) for a in node.args))
+    if not isinstance(node, Binary):
+        return node
+    op, a, b = node.op, _rewrite(node.left, shape), _rewrite(node.right, shape)
+    if isinstance(a, Num) and isinstance(b, Num) and not (op == "/" and b.value == 0):
+        value = {"*": a.value * b.value, "+": a.value + b.value, "-": a.value - b.value,
+                 "@": a.value * b.value, "/": a.value / (b.value or 1.0)}[op]
+        return Num(value)
+    if op in "*@" and isinstance(a, Num) and a.value == 1 and op == "*":
+        return b
+    if op in "*/@" and isinstance(b, Num) and b.value == 1:
+        return a  # x @ 1 is x: a 1×1 right factor only fits a column
+    if op == "@" and isinstance(a, Num) and a.value == 1:
+        return b
+    if op == "*" and isinstance(a, Binary) and a.op == "/" and a.right == b:
+        return a.left  # (x / y) * y
+    if op == "*" and isinstance(b, Binary) and b.op == "/" and b.right == a:
+        return b.left
+    if op == "*":
+        # A matrix of ones times y is y when y already has the product's shape.
+        if _is_call(a, "ones_like") and shape(b) == shape(Binary("*", a, b)):
+            return b
+        if _is_call(b, "ones_like") and shape(a) == shape(Binary("*", a, b)):
+            return a
+        if isinstance(a, Num) and a.value == -1:
+            return Neg(b)
+        if isinstance(b, Binary) and b.op == "/" and b.left == Num(1.0):
+            return Binary("/", a, b.right)  # a * (1 / x) is a / x
+    if op == "@" and isinstance(b, Binary) and b.op == "@":
+        return Binary("@", Binary("@", a, b.left), b.right)  # read products left to right
+    if op == "@":
+        if _is_call(a, "eye_like"):
+            return b
+        if _is_call(b, "eye_like"):
+            return a
+    if op in "*@/" and isinstance(a, Neg):
+        return Neg(Binary(op, a.arg, b))
+    if op in "*@/" and isinstance(b, Neg):
+        return Neg(Binary(op, a, b.arg))
+    if op == "-" and isinstance(b, Neg):
+        return Binary("+", a, b.arg)
+    if op == "+" and isinstance(b, Neg):
+        return Binary("-", a, b.arg)
+    if op == "+" and isinstance(a, Neg):
+        return Binary("-", b, a.arg)
+    if op == "+" and a == b:
+        return Binary("*", Num(2), a)
+    return Binary(op, a, b)
+
+
+def simplify(node: Node, env: ShapeEnv) -> Node:
+    """Tidy an answer until nothing changes (at most 20 passes).
+
+    ``env`` holds the variables' shapes, including the upstream ``G``.
+    """
+    oracle = _ShapeOracle(env)
+    for _ in range(20):
+        new = _rewrite(node, oracle)
+        if new == node:
+            break
+        node = new
+    return node
+
+
+def transpose_of(node: Node, env: ShapeEnv) -> Node:
+    """``node.T`` with the transpose pushed down to the leaves where it reads well.
+
+    Used to turn a denominator-layout gradient into numerator layout.
+    """
+    oracle = _ShapeOracle(env)
+
+    def push(n: Node) -> Node:
+        if isinstance(n, Transpose):
+            return n.arg
+        if isinstance(n, Num) or _is_call(n, "eye_like") or oracle.is_scalar(n):
+            return n
+        if isinstance(n, Neg):
+            return Neg(push(n.arg))
+        if isinstance(n, Binary):
+            if n.op == "@":
+                return Binary("@", push(n.right), push(n.left))
+            return Binary(n.op, push(n.left), push(n.right))
+        return Transpose(n)
+
+    return simplify(push(node), env)

@@ -1,0 +1,581 @@
+r"""The mutation catalogue: realistic wrong backward passes, and the checks that catch them.
+
+Each :class:`Mutant` is one mistake people make when they write backprop by
+hand (a missing transpose, a bias summed over the wrong axis, ``1/batch``
+applied twice...), attached to the registry entry it breaks. Its ``wrong``
+class is a subclass of the entry's netlib class that overrides only the
+backward computation; :meth:`Mutant.make` builds the entry's layer with the
+given values and gives it the wrong backward. Two independent checks must
+reject every mutant:
+
+* **finite differences** — :func:`finite_difference_check`, the public
+  :func:`netlib.gradcheck.check_gradients` applied to the entry;
+* **symbolic** — :func:`symbolic_check`, the registry's numeric check
+  (as ``derivations.checks.check_numeric``: netlib's VJP against the
+  lambdified SymPy Jacobian) applied to the mutated layer.
+
+Both use non-square shapes (the entry's shape sets) and random upstream
+gradients. :func:`square_ones_check` shows why: with every axis the same size
+and an all-ones upstream gradient, some mutants pass, and each entry records
+whether it does (``slips_square_ones``, confirmed by the tests).
+
+Adding a mutant (one per new layer, say) is one class and one line in
+:data:`MUTANTS`::
+
+    class LayerNormMeanNotSubtracted(LayerNorm):
+        def _backward(self, g): ...
+    Mutant("layer_norm_...", "layer_norm", "one line: the mistake",
+           "one line: what goes wrong", LayerNormMeanNotSubtracted)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from derivations.checks import (
+    NUMERIC_RTOL,
+    jacobian_function,
+    netlib_vjp,
+    relative_error,
+    sample_values,
+)
+from derivations.core import Derivation
+from derivations.registry import REGISTRY, get
+from netlib import (
+    BinaryCrossEntropy,
+    BinaryCrossEntropyWithLogits,
+    Dense,
+    Identity,
+    LeakyReLU,
+    LogSoftmax,
+    MeanSquaredError,
+    ReLU,
+    Sigmoid,
+    Softmax,
+    SoftmaxCrossEntropy,
+    Softplus,
+    Tanh,
+)
+from netlib.gradcheck import GradcheckReport, check_gradients, check_layer
+from netlib.layers.activations import sigmoid
+from netlib.layers.softmax import softmax
+
+
+@dataclass(frozen=True)
+class Mutant:
+    """One wrong backward pass.
+
+    Attributes
+    ----------
+    name : str
+        Unique key, ``<entry>_<mistake>``.
+    entry : str
+        The registry entry it mutates.
+    description : str
+        The mistake, one line.
+    symptom : str
+        What goes wrong in the gradient, one line.
+    wrong : type
+        Subclass of the entry's netlib class with the wrong backward.
+    slips_square_ones : bool
+        Record: does it pass a finite-difference check run with every axis
+        of the same size and an all-ones upstream gradient? (Confirmed by
+        ``tests/test_mutants.py``.)
+    """
+
+    name: str
+    entry: str
+    description: str
+    symptom: str
+    wrong: type
+    slips_square_ones: bool = False
+
+    @property
+    def derivation(self) -> Derivation:
+        return get(self.entry)
+
+    def make(self, values: dict):
+        """The entry's layer built from ``values``, with this wrong backward."""
+        layer = self.derivation.build(values)
+        if not isinstance(layer, self.wrong.__mro__[1]):
+            raise TypeError(f"mutant {self.name}: {self.wrong.__name__} must subclass the "
+                            f"class entry {self.entry!r} builds, {type(layer).__name__}")
+        layer.__class__ = self.wrong      # same attributes, wrong backward
+        return layer
+
+    def as_derivation(self) -> Derivation:
+        """The entry with ``build`` replaced: what the registry checks see."""
+        return dataclasses.replace(self.derivation, build=self.make)
+
+
+# -- dense, row layout: x (batch, in), W (in, out) ------------------------------------
+
+class DenseWeightGradientTransposed(Dense):
+    def _backward(self, g):
+        dx = super()._backward(g)
+        self.grads["W"] = g.T @ self._x        # swapped order: (out, in), the transpose
+        return dx
+
+
+class DenseInputGradientColumnFormula(Dense):
+    def _backward(self, g):
+        super()._backward(g)
+        return self.params["W"] @ g.T          # W Gᵀ: the column-layout formula
+
+
+class DenseBiasSummedOverFeatures(Dense):
+    def _backward(self, g):
+        dx = super()._backward(g)
+        self.grads["b"] = g.sum(axis=1)        # over the outputs instead of the batch
+        return dx
+
+
+class DenseBiasNotSummed(Dense):
+    def _backward(self, g):
+        dx = super()._backward(g)
+        self.grads["b"] = g.copy()             # one bias gradient per sample, never summed
+        return dx
+
+
+class DenseBiasAveraged(Dense):
+    def _backward(self, g):
+        dx = super()._backward(g)
+        self.grads["b"] = g.mean(axis=0)       # the loss already divided by the batch
+        return dx
+
+
+class DenseWeightGradientOverBatch(Dense):
+    def _backward(self, g):
+        dx = super()._backward(g)
+        self.grads["W"] = self._x.T @ g / len(g)   # 1/batch a second time
+        return dx
+
+
+class DenseWeightGradientNegated(Dense):
+    def _backward(self, g):
+        dx = super()._backward(g)
+        self.grads["W"] = -(self._x.T @ g)     # the descent step's sign, not the gradient's
+        return dx
+
+
+class DenseInputGradientFromUpdatedWeights(Dense):
+    def _backward(self, g):
+        x, W = self._x, self.params["W"]
+        dW = x.T @ g
+        self.grads["W"] = dW
+        if "b" in self.params:
+            self.grads["b"] = g.sum(axis=0)
+        updated = W - 0.1 * dW                 # W after an SGD step, used too early
+        return g @ updated.T
+
+
+# -- dense, column layout: x (in, batch), W (out, in) ---------------------------------
+
+class DenseColumnsWeightGradientRowFormula(Dense):
+    def _backward(self, g):
+        dx = super()._backward(g)
+        self.grads["W"] = self._x @ g.T        # Xᵀ G transposed: (in, out)
+        return dx
+
+
+class DenseColumnsBiasSummedOverFeatures(Dense):
+    def _backward(self, g):
+        dx = super()._backward(g)
+        self.grads["b"] = g.sum(axis=0)        # over the outputs; the batch is axis 1 here
+        return dx
+
+
+class DenseColumnsInputGradientNotTransposedBack(Dense):
+    def _backward(self, g):
+        super()._backward(g)
+        return g.T @ self.params["W"]          # (batch, in): the row-layout dx
+
+
+# -- elementwise activations --------------------------------------------------------
+
+class SigmoidDerivativeOfPreactivation(Sigmoid):
+    def _backward(self, g):
+        x = self._x
+        return g * x * (1 - x)                 # y(1 - y) with x in place of y
+
+
+class SigmoidDerivativeAppliedToOutput(Sigmoid):
+    def _backward(self, g):
+        s = sigmoid(self._y)                   # σ'(y) = σ(y)(1 - σ(y)): σ applied twice
+        return g * s * (1 - s)
+
+
+class ReLUMaskFromOutputGreaterEqual(ReLU):
+    def _backward(self, g):
+        return g * (self._y >= 0)              # y = max(x, 0) >= 0 always: no mask at all
+
+
+class ReLUOutputAsDerivative(ReLU):
+    def _backward(self, g):
+        return g * self._y                     # the output itself instead of the 0/1 mask
+
+
+class LeakyReLUSlopeNotTimesG(LeakyReLU):
+    def _backward(self, g):
+        return np.where(self._x > 0, g, self.alpha)    # alpha, not alpha * g
+
+
+class TanhDerivativeNotSquared(Tanh):
+    def _backward(self, g):
+        return g * (1 - self._y)               # 1 - y instead of 1 - y²
+
+
+class TanhDerivativeOfPreactivation(Tanh):
+    def _backward(self, g):
+        return g * (1 - self._x ** 2)          # 1 - x² with the input in place of the output
+
+
+class SoftplusSigmoidOfNegative(Softplus):
+    def _backward(self, g):
+        return g * sigmoid(-self._x)           # sign slip in the exponent: σ(-x)
+
+
+class IdentitySignFlipped(Identity):
+    def _backward(self, g):
+        return -g
+
+
+# -- softmax and log-softmax (rows: features on axis 1) -----------------------------
+
+class SoftmaxDiagonalOnly(Softmax):
+    def _backward(self, g):
+        y = self._y
+        return g * y * (1 - y)                 # diag(y) - diag(y)²: off-diagonal -y_i y_j dropped
+
+
+class SoftmaxSumOverBatch(Softmax):
+    def _backward(self, g):
+        y = self._y
+        return y * (g - (g * y).sum(axis=0, keepdims=True))   # sum over samples, not classes
+
+
+class LogSoftmaxWithoutSumOfG(LogSoftmax):
+    def _backward(self, g):
+        return g - np.exp(self._y)             # assumes sum(g) = 1 per sample
+
+
+class LogSoftmaxSumOverBatch(LogSoftmax):
+    def _backward(self, g):
+        return g - np.exp(self._y) * g.sum(axis=0, keepdims=True)
+
+
+# -- losses (rows; the base class multiplies the returned gradient by 1/N) ----------
+
+class MSEWithoutHalf(MeanSquaredError):
+    def _value_and_grad(self, pred, target):
+        value, diff = super()._value_and_grad(pred, target)
+        return value, 2 * diff                 # d/dŷ of ‖ŷ - y‖² with the ½ of L forgotten
+
+
+class MSEWithoutMean(MeanSquaredError):
+    def _value_and_grad(self, pred, target):
+        value, diff = super()._value_and_grad(pred, target)
+        return value, diff * len(pred)         # undoes the 1/N: the gradient of the sum
+
+
+class MSESignFlipped(MeanSquaredError):
+    def _value_and_grad(self, pred, target):
+        value, diff = super()._value_and_grad(pred, target)
+        return value, -diff                    # target - pred
+
+
+class BCELogitsFormulaOnProbabilities(BinaryCrossEntropy):
+    def _value_and_grad(self, pred, target):
+        value, _ = super()._value_and_grad(pred, target)
+        return value, pred - target            # p - t is dL/dz, not dL/dp
+
+
+class BCELogitsWithoutSigmoid(BinaryCrossEntropyWithLogits):
+    def _value_and_grad(self, z, target):
+        value, _ = super()._value_and_grad(z, target)
+        return value, z - target               # the logit used as a probability
+
+
+class SoftmaxCrossEntropySignFlipped(SoftmaxCrossEntropy):
+    def _value_and_grad(self, z, target):
+        value, grad = super()._value_and_grad(z, target)
+        return value, -grad                    # t - softmax(z)
+
+
+class SoftmaxCrossEntropyMeanTwice(SoftmaxCrossEntropy):
+    def _value_and_grad(self, z, target):
+        value, grad = super()._value_and_grad(z, target)
+        return value, grad / len(z)            # 1/N here and again in the base class
+
+
+class SoftmaxCrossEntropySoftmaxOverBatch(SoftmaxCrossEntropy):
+    def _value_and_grad(self, z, target):
+        value, _ = super()._value_and_grad(z, target)
+        if target.ndim == 1:                   # integer labels: their one-hot rows
+            target = np.eye(z.shape[1], dtype=z.dtype)[target]
+        return value, softmax(z, axis=0) - target      # normalised over samples
+
+
+#: The catalogue. ``slips_square_ones`` records the square/all-ones outcome.
+MUTANTS: tuple[Mutant, ...] = (
+    Mutant("dense_dW_transposed", "dense", "dW = Gᵀ X: product order swapped",
+           "dW has W's transpose, shape (out, in)", DenseWeightGradientTransposed),
+    Mutant("dense_dx_column_formula", "dense", "dx = W Gᵀ: the column-layout formula in "
+           "row-layout code", "dx is transposed, shape (in, batch)",
+           DenseInputGradientColumnFormula),
+    Mutant("dense_db_wrong_axis", "dense", "db = G summed over the outputs (axis 1) instead "
+           "of the batch", "db has one entry per sample", DenseBiasSummedOverFeatures,
+           slips_square_ones=True),
+    Mutant("dense_db_not_summed", "dense", "db = G: the bias gradient is not summed over "
+           "the batch", "db has G's shape (batch, out)", DenseBiasNotSummed),
+    Mutant("dense_db_averaged", "dense", "db = mean of G over the batch: 1/batch applied "
+           "again", "db is 1/batch of the truth", DenseBiasAveraged),
+    Mutant("dense_dW_over_batch", "dense", "dW = XᵀG / batch: 1/batch applied again",
+           "dW is 1/batch of the truth", DenseWeightGradientOverBatch),
+    Mutant("dense_dW_sign", "dense", "dW = -XᵀG: the update direction's sign",
+           "dW points uphill; training diverges", DenseWeightGradientNegated),
+    Mutant("dense_dx_updated_weights", "dense", "dx computed with W after the SGD step",
+           "dx is off by -0.1 G (XᵀG)ᵀ", DenseInputGradientFromUpdatedWeights),
+    Mutant("dense_columns_dW_row_formula", "dense_columns", "dW = X Gᵀ: the row-layout "
+           "formula in column-layout code", "dW has shape (in, out), the transpose",
+           DenseColumnsWeightGradientRowFormula),
+    Mutant("dense_columns_db_wrong_axis", "dense_columns", "db = G summed over axis 0 (the "
+           "outputs) instead of axis 1 (the batch)", "db has one entry per sample",
+           DenseColumnsBiasSummedOverFeatures, slips_square_ones=True),
+    Mutant("dense_columns_dx_not_transposed_back", "dense_columns", "dx = Gᵀ W: the "
+           "transposed product never transposed back", "dx has shape (batch, in)",
+           DenseColumnsInputGradientNotTransposedBack),
+    Mutant("sigmoid_derivative_of_preactivation", "sigmoid", "σ' computed as x(1 - x) "
+           "from the pre-activation", "wrong values everywhere, of either sign",
+           SigmoidDerivativeOfPreactivation),
+    Mutant("sigmoid_derivative_of_output", "sigmoid", "σ'(y) = σ(y)(1 - σ(y)) applied to "
+           "the output y = σ(x)", "values near 0.2-0.25 instead of y(1 - y)",
+           SigmoidDerivativeAppliedToOutput),
+    Mutant("relu_mask_output_ge", "relu", "mask y >= 0 on the output: always true",
+           "negative inputs pass their gradient", ReLUMaskFromOutputGreaterEqual),
+    Mutant("relu_output_as_derivative", "relu", "G ⊙ y: the output used as the derivative",
+           "positive inputs scaled by y instead of 1", ReLUOutputAsDerivative),
+    Mutant("leaky_relu_slope_not_times_g", "leaky_relu", "alpha instead of alpha·G on the "
+           "negative side", "negative inputs get a constant gradient",
+           LeakyReLUSlopeNotTimesG, slips_square_ones=True),
+    Mutant("tanh_derivative_not_squared", "tanh", "1 - y instead of 1 - y²",
+           "wrong values, > 1 for negative y", TanhDerivativeNotSquared),
+    Mutant("tanh_derivative_of_preactivation", "tanh", "1 - x² from the input instead of "
+           "1 - y² from the output", "wrong values, negative for |x| > 1",
+           TanhDerivativeOfPreactivation),
+    Mutant("softplus_sigmoid_of_negative", "softplus", "σ(-x) instead of σ(x)",
+           "mirror image: large where it should be small", SoftplusSigmoidOfNegative),
+    Mutant("identity_sign", "identity", "-G: a sign error", "the gradient is negated",
+           IdentitySignFlipped),
+    Mutant("softmax_diagonal_only", "softmax", "only the diagonal y(1 - y) of the softmax "
+           "Jacobian", "the coupling -y_i y_j between classes is lost", SoftmaxDiagonalOnly),
+    Mutant("softmax_sum_over_batch", "softmax", "⟨g, y⟩ summed over the batch axis "
+           "instead of the classes", "samples leak into each other", SoftmaxSumOverBatch),
+    Mutant("log_softmax_without_sum_of_g", "log_softmax", "G - softmax(x): the factor Σ_k G_k "
+           "dropped", "right only when G sums to 1 per sample", LogSoftmaxWithoutSumOfG),
+    Mutant("log_softmax_sum_over_batch", "log_softmax", "Σ G taken over the batch axis "
+           "instead of the classes", "samples leak into each other", LogSoftmaxSumOverBatch,
+           slips_square_ones=True),
+    Mutant("mse_without_half", "mse", "gradient 2(ŷ - y)/N for the loss with ½",
+           "twice the truth", MSEWithoutHalf),
+    Mutant("mse_without_mean", "mse", "gradient ŷ - y without 1/N", "batch size times the "
+           "truth", MSEWithoutMean),
+    Mutant("mse_sign", "mse", "gradient (y - ŷ)/N", "the gradient is negated", MSESignFlipped),
+    Mutant("bce_logits_formula", "bce", "(p - t)/N, the gradient with respect to the logits, "
+           "used for probabilities", "missing the 1/(p(1 - p)) factor",
+           BCELogitsFormulaOnProbabilities),
+    Mutant("bce_logits_without_sigmoid", "bce_logits", "(z - t)/N: the logit used as a "
+           "probability", "grows without bound with |z|", BCELogitsWithoutSigmoid),
+    Mutant("softmax_cross_entropy_sign", "softmax_cross_entropy", "(T - softmax(Z))/N",
+           "the gradient is negated", SoftmaxCrossEntropySignFlipped),
+    Mutant("softmax_cross_entropy_mean_twice", "softmax_cross_entropy", "(softmax(Z) - T)/N²: "
+           "1/N applied twice", "1/batch of the truth", SoftmaxCrossEntropyMeanTwice),
+    Mutant("softmax_cross_entropy_softmax_over_batch", "softmax_cross_entropy", "softmax "
+           "taken over the batch axis", "probabilities normalised over samples",
+           SoftmaxCrossEntropySoftmaxOverBatch),
+)
+
+#: Changes that look like mistakes but are not: the checks rightly accept them.
+NOT_MISTAKES: tuple[tuple[str, str], ...] = (
+    ("ReLU mask from the output sign, y > 0", "y > 0 exactly when x > 0: the same mask"),
+    ("ReLU mask x >= 0 instead of x > 0", "differs only at x = 0, where ReLU has no "
+     "derivative and any value in [0, 1] is a valid subgradient"),
+)
+
+
+def mutant_names() -> list[str]:
+    return [m.name for m in MUTANTS]
+
+
+def get_mutant(name: str) -> Mutant:
+    for mutant in MUTANTS:
+        if mutant.name == name:
+            return mutant
+    raise KeyError(f"derivations.mutants: no mutant named {name!r}; known: "
+                   f"{', '.join(mutant_names())}")
+
+
+# -- the two checkers, on any registry entry (or a mutated one) ----------------------
+
+def netlib_forward(d: Derivation, obj, values: dict):
+    """netlib's forward output of ``obj`` (built by ``d``) for ``d``'s call convention."""
+    if d.kind == "loss":
+        target = d.netlib_target(values) if d.netlib_target else values["t"]
+        return np.float64(obj.forward(values[d.forward_arg], target))
+    return obj.forward(values[d.forward_arg])
+
+
+def finite_difference_check(d: Derivation, shapes: dict, rng, *, upstream=None,
+                            values: dict | None = None) -> GradcheckReport:
+    """The public finite-difference checker on entry ``d`` at a sampled point.
+
+    An entry called the usual way (no ``run``, ``forward`` takes ``"x"``) is
+    handed to :func:`netlib.gradcheck.check_layer`, which perturbs the layer's
+    own parameter arrays in place. Otherwise the layer is rebuilt from the
+    perturbed values at every evaluation by :func:`netlib.gradcheck.check_gradients`.
+    ``d.build`` of a mutant gives the mutant's backward either way.
+    """
+    rng = np.random.default_rng(rng)
+    if values is None:
+        values = sample_values(d, shapes, rng)
+    if d.run is None and d.forward_arg == "x":
+        target = None
+        if d.kind == "loss":
+            target = d.netlib_target(values) if d.netlib_target else values["t"]
+        report = check_layer(d.build(values), values["x"], target=target, rng=rng,
+                             mode="full", upstream=upstream)
+        if [c.name for c in report.checks] == list(d.inputs):
+            return report
+
+    def forward(**point):
+        return netlib_forward(d, d.build(point), point)
+
+    def backward(g, **point):
+        return netlib_vjp(d, point, g)
+
+    forward.__name__ = backward.__name__ = d.name
+    return check_gradients(forward, backward, values, wrt=list(d.inputs), rng=rng,
+                           mode="full", upstream=upstream)
+
+
+_OUTPUT_SHAPES: dict = {}
+
+
+def symbolic_check(d: Derivation, shapes: dict, rng) -> bool:
+    """True when netlib's (possibly mutated) backward matches the lambdified Jᵀg.
+
+    The same comparison as ``derivations.checks.check_numeric`` (netlib's VJP
+    against the cached lambdified Jacobian times a random ``g``, relative error
+    at most ``NUMERIC_RTOL``), with the output shape cached so that 200 seeds
+    per entry stay fast.
+    """
+    rng = np.random.default_rng(rng)
+    key = (d.name, d.forward, tuple(sorted(shapes.items())))
+    if key not in _OUTPUT_SHAPES:
+        _OUTPUT_SHAPES[key] = d.output_shape(shapes)
+    values = sample_values(d, shapes, rng)
+    g = rng.standard_normal(()) if d.kind == "loss" else rng.standard_normal(_OUTPUT_SHAPES[key])
+    computed = netlib_vjp(d, values, g)
+    for wrt in d.inputs:
+        expected = (jacobian_function(d, wrt, shapes)(values).T @ np.ravel(g)).reshape(shapes[wrt])
+        actual = np.asarray(computed.get(wrt, np.full(shapes[wrt], np.nan)), dtype=np.float64)
+        if actual.shape != expected.shape or not relative_error(actual, expected) <= NUMERIC_RTOL:
+            return False
+    return True
+
+
+def square_shapes(d: Derivation, size: int = 3) -> dict:
+    """The entry's first shape set with every axis of length ``size``."""
+    return {name: (size,) * len(shape) for name, shape in d.shape_sets[0].items()}
+
+
+def square_ones_check(d: Derivation, rng=0) -> GradcheckReport:
+    """The finite-difference check as it should *not* be run: square, all-ones g."""
+    shapes = square_shapes(d)
+    rng = np.random.default_rng(rng)
+    values = sample_values(d, shapes, rng)
+    y = netlib_forward(d, REGISTRY[d.name].build(values), values)
+    return finite_difference_check(d, shapes, rng, upstream=np.ones(np.shape(y)),
+                                   values=values)
+
+
+# -- running the catalogue --------------------------------------------------------
+
+@dataclass
+class MutantResult:
+    """How one mutant fared. ``caught_*`` hold at every shape set of the entry."""
+
+    mutant: Mutant
+    caught_by_finite_differences: bool
+    caught_by_symbolic: bool
+    slips_square_ones: bool
+    hint: str
+    report: str
+    seconds: float
+
+
+def run_mutant(mutant: Mutant, seed: int = 0) -> MutantResult:
+    started = time.perf_counter()
+    d = mutant.as_derivation()
+    fd_caught, symbolic_caught, hint, text = True, True, "", ""
+    for index, shapes in enumerate(d.shape_sets):
+        report = finite_difference_check(d, shapes, seed + index)
+        fd_caught &= not report.passed
+        symbolic_caught &= not symbolic_check(d, shapes, seed + index)
+        if not text:
+            text = str(report)
+            hint = "; ".join(f"{c.name}: {c.hint}" for c in report.failures() if c.hint)
+    slips = square_ones_check(d, seed).passed
+    return MutantResult(mutant, fd_caught, symbolic_caught, slips, hint, text,
+                        time.perf_counter() - started)
+
+
+def run_catalogue(seed: int = 0) -> list[MutantResult]:
+    return [run_mutant(mutant, seed) for mutant in MUTANTS]
+
+
+def false_alarms(seeds: int = 200, names=None) -> dict[str, int]:
+    """Correct code checked at ``seeds`` random points per entry: rejections per checker.
+
+    Each seed draws new values and a new upstream gradient; seeds alternate
+    between the entry's shape sets.
+    """
+    counts = {"finite differences": 0, "symbolic": 0, "checks": 0}
+    for name in names or REGISTRY:
+        d = REGISTRY[name]
+        for seed in range(seeds):
+            shapes = d.shape_sets[seed % len(d.shape_sets)]
+            counts["finite differences"] += not finite_difference_check(d, shapes, seed).passed
+            counts["symbolic"] += not symbolic_check(d, shapes, seed)
+            counts["checks"] += 1
+    return counts
+
+
+def kill_rates(results: list[MutantResult]) -> dict[str, float]:
+    n = len(results)
+    return {"finite differences": sum(r.caught_by_finite_differences for r in results) / n,
+            "symbolic": sum(r.caught_by_symbolic for r in results) / n,
+            "square shapes, all-ones g": sum(not r.slips_square_ones for r in results) / n}
+
+
+def catalogue_table(seed: int = 0) -> list[dict]:
+    """The catalogue as rows for the site's "Common mistakes" page.
+
+    Every row is computed by running the checks now: ``mistake``, ``symptom``,
+    ``entry``, ``caught_by`` (the checks that reject it), ``slips_square_ones``
+    and ``hint`` (what the finite-difference checker prints).
+    """
+    rows = []
+    for r in run_catalogue(seed):
+        caught = [label for label, flag in (("finite differences",
+                                             r.caught_by_finite_differences),
+                                            ("symbolic", r.caught_by_symbolic)) if flag]
+        rows.append({"name": r.mutant.name, "entry": r.mutant.entry,
+                     "mistake": r.mutant.description, "symptom": r.mutant.symptom,
+                     "caught_by": caught, "slips_square_ones": r.slips_square_ones,
+                     "hint": r.hint})
+    return rows

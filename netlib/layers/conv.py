@@ -1,0 +1,269 @@
+r"""2-D convolution (NCHW) by im2col, and the window helpers pooling shares.
+
+Like every deep-learning library, "convolution" here is a cross-correlation:
+with input ``x`` of shape ``(N, C, H, W)``, zero padding :math:`p`, stride
+:math:`s` and kernel ``W`` of shape ``(O, C, kh, kw)``,
+
+.. math:: y_{n,o,i,j} = b_o + \sum_{c,u,v} W_{o,c,u,v}\,
+          x^\text{pad}_{n,\,c,\,s i + u,\,s j + v}.
+
+**im2col.** Gather every window into a row of a matrix :math:`X_\text{col}`
+(rows: the :math:`N \cdot OH \cdot OW` output positions; columns: the
+:math:`C \cdot kh \cdot kw` window entries, row-major). The convolution is then
+one matrix product, :math:`Y_\text{mat} = X_\text{col} W_\text{mat}^\top` with
+:math:`W_\text{mat}` the kernel reshaped to ``(O, C*kh*kw)`` - a dense layer
+applied at every position, so its VJPs are the dense ones:
+
+.. math:: \frac{\partial L}{\partial W_\text{mat}} = G_\text{mat}^\top X_\text{col}, \qquad
+          \frac{\partial L}{\partial X_\text{col}} = G_\text{mat} W_\text{mat},
+
+and :math:`\partial L/\partial x` is the *transpose of im2col* applied to
+:math:`\partial L/\partial X_\text{col}`: "col2im", which adds each window's
+gradient back where the window came from (overlapping windows add up).
+
+**The same thing as a correlation.** For stride 1 and no padding, collecting
+the terms of :math:`\partial L/\partial x_{n,c,h,w}` gives
+
+.. math:: \frac{\partial L}{\partial x_{n,c}} = \sum_o
+          \big(G_{n,o} \text{ zero-padded by } (kh-1, kw-1)\big) \star
+          \operatorname{rot}_{180}(W_{o,c}),
+
+a *full* correlation of the upstream gradient with the kernel flipped in both
+axes (i.e. a true convolution). Using the unflipped kernel is a classic bug;
+for stride :math:`s` the gradient is first dilated (:math:`s - 1` zeros
+between entries), and padding crops the result. col2im computes exactly this
+sum without forming the flipped kernel. The kernel gradient is the
+correlation of the input with the upstream gradient,
+:math:`\partial L/\partial W_{o,c} = \sum_n x^\text{pad}_{n,c} \star G_{n,o}`,
+and :math:`\partial L/\partial b_o = \sum_{n,i,j} G_{n,o,i,j}`.
+
+Nothing loops over samples or pixels: windows are strided views
+(``sliding_window_view``), the products are BLAS matrix products, and col2im
+loops only over the :math:`kh \cdot kw` kernel offsets, each a vectorised
+slice addition.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from netlib._validation import as_float_array, check_ndim
+from netlib.layers.base import Layer
+from netlib.layers.dense import init_weight
+
+
+def pair(who: str, label: str, value, minimum: int) -> tuple[int, int]:
+    """``value`` as an ``(int, int)`` pair (an int means the same on both axes)."""
+    items = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
+    if len(items) != 2 or not all(isinstance(v, (int, np.integer)) and v >= minimum
+                                  for v in items):
+        raise ValueError(f"{who}: expected {label} as an integer >= {minimum} or a pair of "
+                         f"them, got {value!r}")
+    return int(items[0]), int(items[1])
+
+
+def output_size(size: int, kernel: int, stride: int, padding: int = 0) -> int:
+    """Number of window positions along one axis: ``(size + 2p - k) // s + 1``."""
+    return (size + 2 * padding - kernel) // stride + 1
+
+
+def sliding_windows(x: np.ndarray, kernel: tuple[int, int],
+                    stride: tuple[int, int]) -> np.ndarray:
+    """View of every window of ``x`` ``(N, C, H, W)``: shape ``(N, C, OH, OW, kh, kw)``.
+
+    No copy: a strided view whose entry ``[n, c, i, j, u, v]`` is
+    ``x[n, c, s_h*i + u, s_w*j + v]``.
+    """
+    windows = sliding_window_view(x, kernel, axis=(2, 3))
+    return windows[:, :, ::stride[0], ::stride[1]]
+
+
+def window_offset(x: np.ndarray, u: int, v: int, out_hw: tuple[int, int],
+                  stride: tuple[int, int]) -> np.ndarray:
+    """View of entry ``(u, v)`` of every window: ``x[:, :, s_h*i + u, s_w*j + v]``.
+
+    Shape ``(N, C, OH, OW)``, indexed by the window position ``(i, j)``.
+    """
+    (oh, ow), (sh, sw) = out_hw, stride
+    return x[:, :, u:u + sh * (oh - 1) + 1:sh, v:v + sw * (ow - 1) + 1:sw]
+
+
+def scatter_windows(d_windows: np.ndarray, x_shape: tuple, stride: tuple[int, int]
+                    ) -> np.ndarray:
+    """col2im: the transpose of :func:`sliding_windows`.
+
+    ``d_windows`` has shape ``(N, C, OH, OW, kh, kw)``; each entry is added to
+    the input position its window entry was read from, so entries of
+    overlapping windows accumulate. Loops over the kernel offsets ``(u, v)``
+    only; each step adds a whole ``(N, C, OH, OW)`` block at once.
+    """
+    oh, ow, kh, kw = d_windows.shape[2:]
+    dx = np.zeros(x_shape, dtype=d_windows.dtype)
+    for u in range(kh):
+        for v in range(kw):
+            # Window (i, j) read offset (u, v) from x[.., sh*i + u, sw*j + v].
+            window_offset(dx, u, v, (oh, ow), stride)[...] += d_windows[:, :, :, :, u, v]
+    return dx
+
+
+def conv2d(x: np.ndarray, W: np.ndarray, b: np.ndarray | None, stride: tuple[int, int],
+           padding: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Forward convolution; returns ``y`` and the im2col matrix (kept for the VJP).
+
+    The im2col matrix is stored transposed, ``(C*kh*kw, N*OH*OW)``: copying
+    the windows in that order reads the input along its contiguous last axis,
+    several times faster than the ``(N*OH*OW, C*kh*kw)`` order, and the
+    products below are the same with every factor transposed.
+    """
+    n = x.shape[0]
+    o, c, kh, kw = W.shape
+    ph, pw = padding
+    x_pad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw))) if ph or pw else x
+    windows = sliding_windows(x_pad, (kh, kw), stride)        # (N, C, OH, OW, kh, kw)
+    oh, ow = windows.shape[2:4]
+    # Rows = window entries (c, u, v), the same row-major order as
+    # W.reshape(O, C*kh*kw); columns = output positions (n, i, j). The copy.
+    cols_t = windows.transpose(1, 4, 5, 0, 2, 3).reshape(c * kh * kw, n * oh * ow)
+    y_t = W.reshape(o, -1) @ cols_t                             # W_mat X_colᵀ: (O, N*OH*OW)
+    if b is not None:
+        y_t += b[:, None]
+    return y_t.reshape(o, n, oh, ow).transpose(1, 0, 2, 3), cols_t
+
+
+def conv2d_vjp(g: np.ndarray, cols_t: np.ndarray, W: np.ndarray, x_shape: tuple,
+               stride: tuple[int, int], padding: tuple[int, int]):
+    r"""VJPs of :func:`conv2d`: ``(dx, dW, db)`` for upstream ``g`` ``(N, O, OH, OW)``.
+
+    The dense-layer VJPs on the (transposed) im2col matrices, then col2im for ``dx``.
+    """
+    n, o, oh, ow = g.shape
+    _, c, kh, kw = W.shape
+    ph, pw = padding
+    g_t = g.transpose(1, 0, 2, 3).reshape(o, -1)      # G_matᵀ, columns ordered like cols_t
+    dW = (g_t @ cols_t.T).reshape(W.shape)            # G_matᵀ X_col
+    db = g_t.sum(axis=1)                              # b_o is used at every position
+    d_cols_t = W.reshape(o, -1).T @ g_t               # (G_mat W_mat)ᵀ: (C*kh*kw, N*OH*OW)
+    d_windows = d_cols_t.reshape(c, kh, kw, n, oh, ow).transpose(3, 0, 4, 5, 1, 2)
+    padded = (x_shape[0], c, x_shape[2] + 2 * ph, x_shape[3] + 2 * pw)
+    dx_pad = scatter_windows(d_windows, padded, stride)
+    dx = dx_pad[:, :, ph:ph + x_shape[2], pw:pw + x_shape[3]]   # padding got no gradient
+    return dx, dW, db
+
+
+class Conv2D(Layer):
+    r"""2-D convolution (cross-correlation) on NCHW batches, by im2col.
+
+    .. math:: y_{n,o,i,j} = b_o + \sum_{c,u,v} W_{o,c,u,v}\, x^\text{pad}_{n,c,s_h i+u,s_w j+v}
+
+    ``x`` has shape ``(N, C_in, H, W)``, ``W`` ``(C_out, C_in, kh, kw)``, ``b``
+    ``(C_out,)``, ``y`` ``(N, C_out, OH, OW)`` with
+    :math:`OH = \lfloor (H + 2p_h - kh)/s_h \rfloor + 1` (likewise ``OW``).
+    VJPs (see the module docstring for the derivation): ``dx`` is col2im of
+    :math:`G_\text{mat} W_\text{mat}`, equivalently the full correlation of
+    the (dilated) upstream gradient with the kernel flipped in both spatial
+    axes; ``dW`` is the correlation of the padded input with ``g``; ``db`` is
+    ``g`` summed over batch and positions.
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+        ``C_in`` and ``C_out``.
+    kernel_size, stride, padding : int or (int, int)
+        Kernel ``(kh, kw)``, stride ``(s_h, s_w)``, zero padding ``(p_h, p_w)``
+        added on both sides of each spatial axis.
+    bias : bool
+        Whether to add a per-channel bias ``b``.
+    init : {"he", "xavier", "normal"}
+        Initialiser with fan-in ``C_in*kh*kw`` (see :func:`~netlib.layers.dense.init_weight`).
+    rng : numpy.random.Generator, optional
+        Randomness for the weights.
+    dtype : float32 or float64
+        Dtype of the parameters and of the computation.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> conv = Conv2D(2, 3, (2, 3), stride=1, padding=1, rng=np.random.default_rng(0))
+    >>> y = conv.forward(np.ones((1, 2, 4, 5)))
+    >>> y.shape
+    (1, 3, 5, 5)
+    >>> conv.backward(np.ones(y.shape)).shape, conv.grads["W"].shape
+    ((1, 2, 4, 5), (3, 2, 2, 3))
+    """
+
+    name = "conv2d"
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, *, stride=1,
+                 padding=0, bias: bool = True, init: str = "he", std: float = 0.01,
+                 rng: np.random.Generator | None = None, dtype=np.float64) -> None:
+        super().__init__()
+        who = "Conv2D"
+        for label, size in (("in_channels", in_channels), ("out_channels", out_channels)):
+            if not isinstance(size, (int, np.integer)) or size < 1:
+                raise ValueError(f"{who}: expected {label} to be a positive integer, "
+                                 f"got {size!r}")
+        dtype = np.dtype(dtype)
+        if dtype not in (np.float32, np.float64):
+            raise TypeError(f"{who}: expected dtype float32 or float64, got {dtype}")
+        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
+        self.kernel_size = pair(who, "kernel_size", kernel_size, 1)
+        self.stride = pair(who, "stride", stride, 1)
+        self.padding = pair(who, "padding", padding, 0)
+        kh, kw = self.kernel_size
+        fan_in = self.in_channels * kh * kw
+        rng = np.random.default_rng() if rng is None else rng
+        W = init_weight(fan_in, self.out_channels, init, rng, std, dtype)   # (fan_in, out)
+        self.params["W"] = np.ascontiguousarray(W.T).reshape(self.out_channels,
+                                                             self.in_channels, kh, kw)
+        if bias:
+            self.params["b"] = np.zeros(self.out_channels, dtype=dtype)
+        self.grads = {key: np.zeros_like(value) for key, value in self.params.items()}
+
+    @classmethod
+    def from_params(cls, W, b=None, *, stride=1, padding=0) -> Conv2D:
+        """Build a layer around given kernel ``W`` ``(C_out, C_in, kh, kw)`` and bias (copied)."""
+        W = as_float_array("Conv2D.from_params", "W", W)
+        check_ndim("Conv2D.from_params", "W", W, 4, "(C_out, C_in, kh, kw)")
+        o, c, kh, kw = W.shape
+        layer = cls(c, o, (kh, kw), stride=stride, padding=padding, bias=b is not None,
+                    init="normal", std=0.0, dtype=W.dtype)
+        layer.params["W"][...] = W
+        if b is not None:
+            b = as_float_array("Conv2D.from_params", "b", b, W.dtype)
+            if b.shape != (o,):
+                raise ValueError(f"Conv2D.from_params: expected b of shape ({o},), "
+                                 f"got shape {b.shape}")
+            layer.params["b"][...] = b
+        return layer
+
+    def describe(self):
+        extra = "" if "b" in self.params else ", bias=False"
+        return (f"Conv2D({self.in_channels}, {self.out_channels}, "
+                f"kernel_size={self.kernel_size}, stride={self.stride}, "
+                f"padding={self.padding}{extra})")
+
+    def _forward(self, x):
+        who = self.describe()
+        expected = f"(batch, {self.in_channels}, height, width)"
+        check_ndim(who, "x", x, 4, expected)
+        if x.shape[1] != self.in_channels:
+            raise ValueError(f"{who}: expected x of shape {expected} (NCHW), got shape "
+                             f"{x.shape}")
+        for axis, k, p in ((2, self.kernel_size[0], self.padding[0]),
+                           (3, self.kernel_size[1], self.padding[1])):
+            if x.shape[axis] + 2 * p < k:
+                raise ValueError(f"{who}: expected a padded input at least as large as the "
+                                 f"kernel {self.kernel_size}, got x of shape {x.shape}")
+        y, self._cols_t = conv2d(x, self.params["W"], self.params.get("b"), self.stride,
+                               self.padding)
+        self._x_shape = x.shape
+        return y
+
+    def _backward(self, g):
+        dx, dW, db = conv2d_vjp(g, self._cols_t, self.params["W"], self._x_shape, self.stride,
+                                self.padding)
+        self.grads["W"][...] = dW
+        if "b" in self.grads:
+            self.grads["b"][...] = db
+        return dx

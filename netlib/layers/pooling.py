@@ -1,0 +1,129 @@
+r"""2-D max and average pooling on NCHW batches (no padding).
+
+Both slide a ``(kh, kw)`` window with stride ``(s_h, s_w)`` (default: the
+window size, i.e. non-overlapping) over each channel of each sample.
+
+**Average pooling** is linear: :math:`y_{n,c,i,j} = \frac{1}{kh\,kw}\sum_{u,v}
+x_{n,c,s_h i+u,s_w j+v}`. Its Jacobian has :math:`1/(kh\,kw)` wherever an
+input lies in an output's window, so the VJP spreads each :math:`g_{n,c,i,j}`
+evenly over its window (col2im of :math:`g/(kh\,kw)`; overlapping windows add).
+
+**Max pooling** picks one entry per window, so each row of its Jacobian has a
+single 1, at the selected entry: the VJP routes :math:`g_{n,c,i,j}` to that
+entry only. **Ties:** when several entries of a window share the maximum, the
+*first* in row-major window order (smallest ``u``, then smallest ``v``) is
+selected - that is what ``argmax`` returns - and only it receives the
+gradient. (Routing the gradient to every tied entry would multiply it; the
+function is not differentiable there, and any single choice is a valid
+subgradient.) With overlapping windows one input may be selected by several
+windows and then receives the sum of their gradients.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from netlib._validation import check_ndim
+from netlib.layers.base import Layer
+from netlib.layers.conv import output_size, pair, window_offset
+
+
+class _Pool2D(Layer):
+    """Window bookkeeping and input checks shared by the two poolings.
+
+    Both work offset by offset: for each of the ``kh*kw`` kernel offsets
+    ``(u, v)``, :func:`~netlib.layers.conv.window_offset` is a strided view
+    of that entry of every window, so a pass over all offsets touches each
+    window entry once without copying the windows out (a Python loop over
+    the few kernel offsets, never over samples or pixels).
+    """
+
+    def __init__(self, kernel_size, stride=None) -> None:
+        super().__init__()
+        who = type(self).__name__
+        self.kernel_size = pair(who, "kernel_size", kernel_size, 1)
+        self.stride = self.kernel_size if stride is None else pair(who, "stride", stride, 1)
+        kh, kw = self.kernel_size
+        self._offsets = [(u, v) for u in range(kh) for v in range(kw)]   # row-major
+
+    def describe(self):
+        return f"{type(self).__name__}(kernel_size={self.kernel_size}, stride={self.stride})"
+
+    def _check(self, x):
+        who = self.describe()
+        check_ndim(who, "x", x, 4, "(batch, channels, height, width)")
+        kh, kw = self.kernel_size
+        if x.shape[2] < kh or x.shape[3] < kw:
+            raise ValueError(f"{who}: expected height and width at least the kernel size "
+                             f"{self.kernel_size}, got x of shape {x.shape}")
+        self._x_shape = x.shape
+        self._out_hw = (output_size(x.shape[2], kh, self.stride[0]),
+                        output_size(x.shape[3], kw, self.stride[1]))
+
+    def _entry(self, x, offset):
+        return window_offset(x, *offset, self._out_hw, self.stride)
+
+
+class MaxPool2D(_Pool2D):
+    r"""Max pooling: :math:`y_{n,c,i,j} = \max_{u,v} x_{n,c,s_h i+u,s_w j+v}`.
+
+    VJP: each :math:`g_{n,c,i,j}` goes to the selected entry of its window;
+    ties go to the first maximal entry in row-major window order (see the
+    module docstring).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> pool = MaxPool2D(2)
+    >>> x = np.array([[[[1.0, 3.0], [3.0, 0.0]]]])       # a tie between two 3s
+    >>> pool.forward(x).ravel()
+    array([3.])
+    >>> pool.backward(np.ones((1, 1, 1, 1)))[0, 0]       # only the first 3 gets it
+    array([[0., 1.],
+           [0., 0.]])
+    """
+
+    name = "max_pool2d"
+
+    def _forward(self, x):
+        self._check(x)
+        best = self._entry(x, self._offsets[0]).copy()
+        selected = np.zeros(best.shape, dtype=np.int32)       # offset index of the max
+        for k, offset in enumerate(self._offsets[1:], start=1):
+            entry = self._entry(x, offset)
+            # Strictly greater: on a tie the earlier offset keeps the gradient.
+            better = entry > best
+            np.copyto(best, entry, where=better)
+            selected[better] = k
+        self._selected = selected
+        return best
+
+    def _backward(self, g):
+        dx = np.zeros(self._x_shape, dtype=g.dtype)
+        for k, offset in enumerate(self._offsets):
+            # Overlapping windows (stride < kernel) may select the same input: add.
+            self._entry(dx, offset)[...] += np.where(self._selected == k, g, 0)
+        return dx
+
+
+class AvgPool2D(_Pool2D):
+    r"""Average pooling: :math:`y_{n,c,i,j} = \frac{1}{kh\,kw}\sum_{u,v} x_{n,c,s_h i+u,s_w j+v}`.
+
+    VJP: :math:`g_{n,c,i,j}/(kh\,kw)` added to every entry of its window.
+    """
+
+    name = "avg_pool2d"
+
+    def _forward(self, x):
+        self._check(x)
+        total = self._entry(x, self._offsets[0]).copy()
+        for offset in self._offsets[1:]:
+            total += self._entry(x, offset)
+        return total / x.dtype.type(len(self._offsets))
+
+    def _backward(self, g):
+        share = g / g.dtype.type(len(self._offsets))
+        dx = np.zeros(self._x_shape, dtype=g.dtype)
+        for offset in self._offsets:
+            self._entry(dx, offset)[...] += share
+        return dx

@@ -1,0 +1,190 @@
+"""``derive``: the reference identities, wrong answers rejected, errors, CLI."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from derivations.cli import main
+from derivations.matrix_calculus import MatrixCalculusError, ParseError, ShapeError, derive
+from derivations.matrix_calculus.expr import Binary, Call, Neg, Num, Transpose, to_text
+from derivations.matrix_calculus.identities import IDENTITIES, check_identity
+from derivations.matrix_calculus.parser import parse
+
+
+def test_at_least_forty_identities_with_sources():
+    assert len(IDENTITIES) >= 40, f"only {len(IDENTITIES)} reference identities"
+    assert all(identity.source for identity in IDENTITIES)
+
+
+@pytest.mark.parametrize("identity", IDENTITIES, ids=lambda i: f"{i.expression}|d{i.wrt}")
+def test_identity_derived_and_stated_answers_are_confirmed(identity):
+    result = check_identity(identity)
+    report = "\n".join(
+        f"  {who}: {c.method} at {c.sizes}: error {c.error:.2e} (tolerance {c.tolerance:.0e})"
+        for who, checks in (("derived", result.derived_checks), ("stated", result.stated_checks))
+        for c in checks if not c.passed)
+    assert result.passed, (
+        f"{identity.expression} d/d{identity.wrt}\n  derived: {to_text(result.derived)}\n"
+        f"  stated ({identity.source}): {identity.stated}\n{report}")
+    # Two sizes, each with a Jacobian and a finite-difference check (and, for a
+    # scalar, the numerator-layout transpose check).
+    per_size = 3 if result.problem.is_scalar else 2
+    assert len(result.derived_checks) == 2 * per_size
+    sizes = {tuple(sorted(c.sizes.items())) for c in result.derived_checks}
+    free = result.problem.env.free_sizes(
+        [result.problem.env.shape_of(n) for n in result.problem.env.variables])
+    if free:
+        assert len(sizes) == 2, f"the two checks used the same sizes: {sizes}"
+
+
+# A catalogue of wrong rules: each gives answers of the right shape, so only
+# the values can betray them.
+WRONG_RULES = [
+    ("missing transpose in A.T @ G", "x.T @ B @ x", "x", ("x=nx1",),
+     {"@": (lambda a, b, G: Binary("@", G, Transpose(b)), lambda a, b, G: Binary("@", a, G))}),
+    ("tanh' taken as 1 - tanh", "sum(tanh(X @ W))", "W", (),
+     {"tanh": lambda node, i, G: Binary("*", G, Binary("-", Num(1), node))}),
+    ("softmax VJP without the rowsum term", "softmax(Z)", "Z", (),
+     {"softmax": lambda node, i, G: Binary("*", G, node)}),
+    ("det rule without the transpose", "det(X)", "X", (),
+     {"det": lambda node, i, G: Binary("*", Binary("*", G, node), Call("inv", node.args))}),
+    ("logsumexp VJP without normalising", "sum(logsumexp(Z))", "Z", (),
+     {"logsumexp": lambda node, i, G: Binary("*", G, Call("exp", node.args))}),
+    ("inverse VJP with the wrong sign", "tr(A @ inv(X))", "X", (),
+     {"inv": lambda node, i, G: Binary("@", Binary("@", Transpose(node), G), Transpose(node))}),
+]
+
+
+@pytest.mark.parametrize("label, text, wrt, shapes, overrides", WRONG_RULES,
+                         ids=[w[0] for w in WRONG_RULES])
+def test_wrong_rule_is_rejected_by_both_references(label, text, wrt, shapes, overrides):
+    right = derive(text, wrt, shapes, elementwise=False)
+    assert right.confirmed, f"{text}: the correct rules were not confirmed: {right.reason}"
+    wrong = derive(text, wrt, shapes, overrides=overrides, elementwise=False)
+    assert not wrong.confirmed and wrong.answer is None, (
+        f"{label}: wrong rule accepted for {text}")
+    for method in ("explicit Jacobian", "central differences"):
+        errors = [c.error for c in wrong.confirmations if c.method.startswith(method)]
+        assert errors and all(e > c.tolerance for e, c in zip(
+            errors, [c for c in wrong.confirmations if c.method.startswith(method)],
+            strict=True)), f"{label}: {method} did not reject it (errors {errors})"
+
+
+def test_wrong_candidate_answer_is_rejected():
+    # SymPy's MatrixSymbol calculus answers 0 for softmax cross-entropy in
+    # log-sum-exp form; a sign flip is the other classic slip.
+    text = "sum(logsumexp(X @ W) - rowsum(Y * (X @ W)))"
+    for candidate in (Num(0.0), Neg(parse("X.T @ (softmax(X @ W) - Y)"))):
+        answer = derive(text, "W", candidate=candidate, elementwise=False)
+        assert not answer.confirmed, f"accepted wrong candidate {to_text(candidate)}"
+        assert max(c.error for c in answer.confirmations) > 1e-3
+    assert derive(text, "W", candidate=parse("X.T @ (softmax(X @ W) - Y)")).confirmed
+
+
+def test_layouts_are_transposes_for_a_scalar():
+    denominator = derive("tr(A @ X @ B)", "X")
+    numerator = derive("tr(A @ X @ B)", "X", layout="numerator")
+    assert to_text(denominator.answer) == "A.T @ B.T"
+    assert to_text(numerator.answer) == "B @ A"
+    rng = np.random.default_rng(1)
+    values = {"A": rng.standard_normal((2, 3)), "B": rng.standard_normal((4, 2))}
+    from derivations.matrix_calculus.evaluate import to_numpy
+    den, num = to_numpy(denominator.answer, values), to_numpy(numerator.answer, values)
+    np.testing.assert_allclose(num, den.T, rtol=1e-14,
+                               err_msg=f"numerator:\n{num}\ndenominator.T:\n{den.T}")
+
+
+def test_no_closed_form_prints_the_elementwise_result():
+    answer = derive("sum(kron(A, X))", "X", ["A=2x3", "X=2x2"])
+    assert not answer.confirmed and answer.answer is None
+    assert "no closed-form rule" in answer.reason
+    assert answer.elementwise.shape == (2, 2)
+    payload = answer.as_dict()
+    assert payload["answer"] is None and len(payload["elementwise"]) == 2
+
+
+@pytest.mark.parametrize("text, column, words", [
+    ("X ** 2", 3, "'**'"),
+    ("X.shape", 3, ".T (transpose)"),
+    ("tr(X) + foo(X)", 9, "unknown function 'foo'"),
+    ("softmax(X, 1)", 1, "takes 1 argument"),
+    ("X @", 4, "not a valid expression"),
+    ("__import__('os')", 1, "unknown function"),
+    ("X[0]", 1, "indexing"),
+    ("G @ X", 1, "reserved"),
+    ("A if B else C", 1, "'if'"),
+])
+def test_parse_errors_point_at_the_token(text, column, words):
+    with pytest.raises(ParseError) as caught:
+        parse(text)
+    assert caught.value.column == column, f"{text!r}: column {caught.value.column} != {column}"
+    assert words in str(caught.value), str(caught.value)
+
+
+@pytest.mark.parametrize("text, wrt, shapes, words", [
+    ("A @ B", "A", ["A=2x3", "B=2x3"], "shape mismatch"),
+    ("A + B", "A", ["A=2x3", "B=3x2"], "shape mismatch"),
+    ("tr(A)", "A", ["A=2x3"], "square"),
+    ("tr(A)", "B", [], "does not occur"),
+    ("tr(A)", "A", ["A=20x20"], "between 1 and 8"),
+    ("tr(A)", "A", ["A=3by3"], "NAME=RxC"),
+])
+def test_shape_and_question_errors_are_clear(text, wrt, shapes, words):
+    with pytest.raises(MatrixCalculusError) as caught:
+        derive(text, wrt, shapes)
+    assert words in str(caught.value), str(caught.value)
+    if "mismatch" in words or "square" in words:
+        assert isinstance(caught.value, ShapeError)
+
+
+def test_cli_json_answer_parses_again(capsys):
+    status = main(["derive", "softmax(Z)", "--wrt", "Z", "--json"])
+    payload = json.loads(capsys.readouterr().out)
+    assert status == 0 and payload["confirmed"] and payload["kind"] == "vjp"
+    assert to_text(parse(payload["answer"], upstream=True)) == payload["answer"]
+    assert {c["method"].split(" (")[0] for c in payload["confirmations"]} == {
+        "explicit Jacobian", "central differences"}
+    assert all(c["passed"] and c["max_error"] <= c["tolerance"] for c in payload["confirmations"])
+
+
+def test_cli_text_and_bad_input(capsys):
+    assert main(["derive", "x.T @ A @ x", "--wrt", "x", "--shape", "x=nx1"]) == 0
+    out = capsys.readouterr().out
+    assert "answer: A @ x + A.T @ x" in out and "FAIL" not in out
+    assert main(["derive", "X ^ 2", "--wrt", "X"]) == 2
+    assert "column 3" in capsys.readouterr().out
+
+
+_LEAVES = st.sampled_from(["X", "X", "W", "a", "1", "2.5"])
+_UNARY = ["tr", "sum", "exp", "tanh", "sigmoid", "softmax", "logsumexp", "inv", "det",
+          "norm2", "rowsum", "vec", "log"]
+
+
+def _extend(children):
+    pair = st.tuples(children, children, st.sampled_from(["@", "*", "+", "-", "/"]))
+    return st.one_of(
+        pair.map(lambda p: f"({p[0]} {p[2]} {p[1]})"),
+        children.map(lambda c: f"{c}.T"),
+        st.tuples(st.sampled_from(_UNARY), children).map(lambda p: f"{p[0]}({p[1]})"),
+    )
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.recursive(_LEAVES, _extend, max_leaves=5))
+def test_derive_on_random_expressions_answers_or_explains(text):
+    try:
+        answer = derive(text, "X")
+    except MatrixCalculusError as error:
+        assert str(error).startswith("derive:"), str(error)
+        return
+    # Confirmed: every check passed; not confirmed: a reason is given.
+    if answer.confirmed:
+        assert all(c.passed for c in answer.confirmations)
+        assert to_text(parse(to_text(answer.answer), upstream=True)) == to_text(answer.answer)
+    else:
+        assert answer.reason.startswith("derive:"), answer.reason

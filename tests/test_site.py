@@ -1,0 +1,228 @@
+"""Tests of the documentation site.
+
+Two kinds, run at different times:
+
+* ``test_broken_stated_formula_fails_the_build`` runs with the normal suite
+  (``make test``). It builds a small site from a copy of the repository in
+  which the stated VJP of the dense layer is wrong, with the real ``conf.py``,
+  the real page generator and the real execution, and asserts that the build
+  fails and says why.
+* The tests marked ``browser`` check the site that ``make docs`` built, in
+  headless Chromium. ``make test`` deselects them (``-m "not browser"`` in
+  pyproject's addopts) because they need a built site; ``make browser-test``
+  runs them after ``make docs`` (``.ci/run`` does both) and they FAIL, not
+  skip, when the site or Chromium is missing.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SITE = ROOT / "_build" / "html"
+SCREENSHOTS = ROOT / "_build" / "screenshots"
+
+
+# -- a wrong formula fails the build ---------------------------------------------------
+def test_broken_stated_formula_fails_the_build(tmp_path):
+    """Flip the sign of the stated ``dL/dx = G Wᵀ`` of ``dense`` and build its page."""
+    copy = tmp_path / "repo"
+    for name in ("netlib", "derivations"):
+        shutil.copytree(ROOT / name, copy / name,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "conf.py", copy / "conf.py")
+    shutil.copytree(ROOT / "docs" / "_ext", copy / "docs" / "_ext",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    # A two-page site: a root page and the registry's layer section, which
+    # the generator fills (here with the dense page only).
+    (copy / "docs" / "index.md").write_text(
+        "# Broken formula\n\n```{toctree}\nlayers/index\n```\n", encoding="utf-8")
+
+    source = copy / "derivations" / "layers" / "dense.py"
+    text = source.read_text(encoding="utf-8")
+    correct = '"x": lambda G, s: G * s["W"].T,'
+    assert text.count(correct) >= 1, f"expected the stated dL/dx of dense in {source}"
+    # Only the first occurrence: the row-layout entry "dense".
+    source.write_text(text.replace(correct, '"x": lambda G, s: -G * s["W"].T,', 1),
+                      encoding="utf-8")
+
+    build = subprocess.run(
+        [sys.executable, "-m", "sphinx", "-W", "-T", "-b", "html", "-c", str(copy),
+         "-D", "netlib_layer_pages=dense", str(copy / "docs"), str(copy / "_build")],
+        cwd=copy, capture_output=True, text=True, timeout=600, check=False,
+        env={**_clean_env(), "PYTHONPATH": str(copy)})
+    output = build.stdout + build.stderr
+    assert build.returncode != 0, f"the build passed with a broken formula:\n{output[-3000:]}"
+    assert "layers/dense.md" in output, f"expected the dense page to fail:\n{output[-3000:]}"
+    assert "CheckFailed" in output and "dense" in output, output[-3000:]
+    assert not (copy / "_build" / "index.html").exists(), "a failed build must not write a site"
+
+
+def _clean_env() -> dict:
+    import os
+
+    # The copy, not this checkout, must be what the build and its kernel import.
+    return {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+
+
+# -- the built site in a browser -----------------------------------------------------
+class _Links(HTMLParser):
+    """Every local reference of one HTML page, and the ids it defines."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.references: list[tuple[str, str]] = []    # (tag.attribute, value)
+        self.ids: set[str] = set()
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if "id" in attrs:
+            self.ids.add(attrs["id"])
+        for attribute in ("href", "src"):
+            value = attrs.get(attribute)
+            if value is not None and tag in ("a", "link", "script", "img", "source", "iframe"):
+                self.references.append((f"{tag}.{attribute}", value))
+
+
+def _site_pages() -> list[Path]:
+    if not (SITE / "index.html").exists():
+        pytest.fail(f"no built site in {SITE}: run `make docs` before `make browser-test`")
+    return sorted(p for p in SITE.rglob("*.html") if "_static" not in p.parts)
+
+
+def _parse(page: Path) -> _Links:
+    parser = _Links()
+    parser.feed(page.read_text(encoding="utf-8"))
+    return parser
+
+
+@pytest.mark.browser
+def test_every_link_and_asset_resolves():
+    pages = _site_pages()
+    ids = {page: _parse(page).ids for page in pages}
+    broken, external = [], []
+    for page in pages:
+        for kind, value in _parse(page).references:
+            parts = urlsplit(value)
+            if parts.scheme in ("http", "https") or value.startswith("//"):
+                if kind != "a.href":       # a script, style, font or image from elsewhere
+                    external.append(f"{page.relative_to(SITE)}: {kind}={value}")
+                continue
+            if parts.scheme or not (parts.path or parts.fragment):
+                continue                   # mailto:, data:, javascript:, "#"
+            target = (page.parent / unquote(parts.path)).resolve() if parts.path else page
+            if target.is_dir():
+                target = target / "index.html"
+            if not target.exists():
+                broken.append(f"{page.relative_to(SITE)}: {kind}={value} (no such file)")
+            elif parts.fragment and target.suffix == ".html" and target in ids \
+                    and unquote(parts.fragment) not in ids[target]:
+                broken.append(f"{page.relative_to(SITE)}: {kind}={value} (no such anchor)")
+    assert not external, "pages load assets from other hosts:\n" + "\n".join(external)
+    assert not broken, f"{len(broken)} broken references:\n" + "\n".join(broken[:50])
+
+
+def _content_pages() -> list[Path]:
+    """The pages people read: every page except the search/index machinery."""
+    skip = {"search.html", "genindex.html", "py-modindex.html"}
+    return [p for p in _site_pages() if p.name not in skip]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from site_browser import Browser, find_chromium
+
+    executable = find_chromium()
+    if executable is None:
+        pytest.fail("chromium is not installed (apt-get install -y chromium); "
+                    "the browser test needs it")
+    instance = Browser(executable)
+    yield instance
+    instance.close()
+
+
+# What the page looks like once MathJax is done: counted in the browser.
+MATH_STATE = r"""
+(async () => {
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
+    await MathJax.startup.promise;
+  }
+  const body = document.body.cloneNode(true);
+  body.querySelectorAll('pre, code, mjx-container, script, style').forEach(e => e.remove());
+  const images = [...document.querySelectorAll('article img, main img')];
+  return {
+    mathElements: document.querySelectorAll('.math').length,
+    typeset: document.querySelectorAll('mjx-container').length,
+    mathErrors: document.querySelectorAll('mjx-merror').length,
+    text: body.innerText,
+    images: images.map(i => ({src: i.getAttribute('src'),
+                              ok: i.complete && i.naturalWidth > 0})),
+    mathjax: !!(window.MathJax && MathJax.version),
+  };
+})()
+"""
+
+RAW_TEX = re.compile(r"\\begin\{|\\frac\{|\\partial|\$\$|\\\(|\\\[")
+
+
+@pytest.mark.browser
+def test_pages_typeset_their_math_offline(browser):
+    problems, typeset_pages = [], 0
+    for page in _content_pages():
+        name = page.relative_to(SITE)
+        browser.load(page.as_uri())
+        state = browser.evaluate(MATH_STATE)
+        for url in browser.requested_urls():
+            if not url.startswith(("file://", "data:", "blob:", "about:")):
+                problems.append(f"{name}: requested {url} (the site must work offline)")
+        problems += [f"{name}: JavaScript error {text}" for text in browser.exceptions()]
+        if state["mathElements"]:
+            typeset_pages += 1
+            if not state["mathjax"]:
+                problems.append(f"{name}: has math but MathJax did not load")
+            elif state["typeset"] < state["mathElements"]:
+                problems.append(f"{name}: {state['mathElements']} math elements, only "
+                                f"{state['typeset']} typeset")
+        if state["mathErrors"] or "Math input error" in state["text"]:
+            problems.append(f"{name}: MathJax reported {state['mathErrors']} math error(s)")
+        raw = RAW_TEX.search(state["text"])
+        if raw:
+            start = max(raw.start() - 60, 0)
+            problems.append(f"{name}: raw TeX left in the text: "
+                            f"...{state['text'][start:raw.end() + 60]!r}")
+        problems += [f"{name}: image {image['src']} did not load"
+                     for image in state["images"] if not image["ok"]]
+    assert typeset_pages >= 5, f"expected math on most pages, found it on {typeset_pages}"
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.browser
+def test_why_the_transpose_shows_math_and_the_heat_map(browser):
+    page = SITE / "why-transpose.html"
+    assert page.exists(), f"missing {page}"
+    browser.load(page.as_uri())
+    state = browser.evaluate(MATH_STATE)
+    assert state["typeset"] >= 20, f"expected typeset formulas, got {state['typeset']}"
+    loaded = [image for image in state["images"] if image["ok"]]
+    assert loaded, f"expected the Jacobian heat map, images: {state['images']}"
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    browser.screenshot(SCREENSHOTS / "why-transpose-top.png",
+                       clip={"x": 0, "y": 0, "width": 1200, "height": 2400})
+    box = browser.evaluate("""(() => { const img = document.querySelector('article img, main img');
+        img.scrollIntoView(); const r = img.getBoundingClientRect();
+        return {x: r.left + window.scrollX, y: r.top + window.scrollY,
+                width: r.width, height: r.height}; })()""")
+    browser.screenshot(SCREENSHOTS / "why-transpose-heatmap.png",
+                       clip={"x": max(box["x"] - 20, 0), "y": max(box["y"] - 200, 0),
+                             "width": box["width"] + 40, "height": box["height"] + 240})
+    for name in ("why-transpose-top.png", "why-transpose-heatmap.png"):
+        data = (SCREENSHOTS / name).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000, name
