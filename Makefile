@@ -22,7 +22,7 @@ test: $(PY)
 docs: $(PY)
 	$(PIP) install -e '.[docs]'
 	@start=$$(date +%s); \
-	$(PY) -m sphinx -W --keep-going -T -b html -c . docs _build/html || exit 1; \
+	$(PY) -m sphinx -j 2 -W --keep-going -T -b html -c . docs _build/html || exit 1; \
 	end=$$(date +%s); \
 	echo "Site built in $$((end - start)) s (make clean first for a clean build)."; \
 	echo "Open file://$(CURDIR)/_build/html/index.html"

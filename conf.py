@@ -95,7 +95,9 @@ _mathjax_spec = importlib.util.find_spec("sphinx-mathjax-offline")
 if _mathjax_spec is None or not _mathjax_spec.submodule_search_locations:
     raise RuntimeError("conf.py: the package sphinx-mathjax-offline is missing; "
                        "install the docs extra: pip install -e '.[docs]'")
-html_static_path = [str(Path(_mathjax_spec.submodule_search_locations[0]) / "static")]
+html_static_path = [str(Path(_mathjax_spec.submodule_search_locations[0]) / "static"),
+                    "docs/_static"]
+html_css_files = ["netlib.css"]
 mathjax_path = "mathjax/tex-chtml.js"
 html_theme_options = {
     "home_page_in_toc": True,

@@ -44,17 +44,30 @@ from derivations.checks import (
     sample_values,
 )
 from derivations.core import Derivation
+from derivations.layers.embedding import EmbeddingForChecks
 from derivations.registry import REGISTRY, get
 from netlib import (
+    ELU,
+    GELU,
+    AvgPool2D,
+    BatchNorm1d,
     BinaryCrossEntropy,
     BinaryCrossEntropyWithLogits,
+    Conv2D,
     Dense,
+    Dropout,
+    Flatten,
     Identity,
+    LayerNorm,
     LeakyReLU,
     LogSoftmax,
+    MaxPool2D,
     MeanSquaredError,
+    MultiHeadAttention,
     ReLU,
+    Residual,
     Sigmoid,
+    SiLU,
     Softmax,
     SoftmaxCrossEntropy,
     Softplus,
@@ -62,6 +75,7 @@ from netlib import (
 )
 from netlib.gradcheck import GradcheckReport, check_gradients, check_layer
 from netlib.layers.activations import sigmoid
+from netlib.layers.smooth_activations import normal_cdf
 from netlib.layers.softmax import softmax
 
 
@@ -320,6 +334,109 @@ class SoftmaxCrossEntropySoftmaxOverBatch(SoftmaxCrossEntropy):
         return value, softmax(z, axis=0) - target      # normalised over samples
 
 
+# -- new layers (normalisation, dropout, shape, conv, pooling, embedding, smooth
+# activations, attention, residual): one realistic mistake each ----------------------
+
+class LayerNormWithoutMeanTerms(LayerNorm):
+    def _backward(self, g):
+        super()._backward(g)
+        return g * self.params["gamma"] * self._inv_std     # μ and σ treated as constants
+
+
+class BatchNormWithoutMeanTerms(BatchNorm1d):
+    def _backward(self, g):
+        super()._backward(g)
+        return g * self.params["gamma"] * self._inv_std     # the batch statistics as constants
+
+
+class DropoutFreshMaskInBackward(Dropout):
+    def _backward(self, g):
+        keep = self.rng.random(g.shape) >= self.p           # a second draw: another mask
+        return g * keep / (1 - self.p)
+
+
+class FlattenUnflattenedColumnMajor(Flatten):
+    def _backward(self, g):
+        return g.reshape(self._x_shape, order="F")          # entries back in the wrong places
+
+
+class Conv2DUnflippedKernel(Conv2D):
+    def _backward(self, g):
+        dx = super()._backward(g)
+        W = self.params["W"]
+        # Recompute dx with the kernel rotated by 180°: in the "full correlation
+        # with the flipped kernel" view, this is correlating with the unflipped one.
+        self.params["W"] = np.ascontiguousarray(W[:, :, ::-1, ::-1])
+        try:
+            dx = super()._backward(g)
+        finally:
+            self.params["W"] = W
+        super()._backward(g)                                # dW, db from the true kernel
+        return dx
+
+
+class MaxPool2DArgmaxColumnMajor(MaxPool2D):
+    def _backward(self, g):
+        kh, kw = self.kernel_size
+        offsets = self._offsets
+        # The selected offset k unravelled column-major, (k % kh, k // kh): the
+        # gradient lands on the transposed position of the window.
+        self._offsets = [(k % kh, k // kh) for k in range(kh * kw)]
+        try:
+            return super()._backward(g)
+        finally:
+            self._offsets = offsets
+
+
+class AvgPool2DNotDivided(AvgPool2D):
+    def _backward(self, g):
+        return super()._backward(g) * (self.kernel_size[0] * self.kernel_size[1])
+
+
+class EmbeddingOverwritesRepeatedRows(EmbeddingForChecks):
+    def backward(self, g):
+        super().backward(g)
+        dW = self.grads["W"]
+        dW[...] = 0
+        dW[self._indices.ravel()] = np.reshape(g, (-1, self.dim))   # last use wins
+        return None
+
+
+class GELUWithoutProductRule(GELU):
+    def _backward(self, g):
+        return g * normal_cdf(self._x)                      # the x·φ(x) term dropped
+
+
+class SiLUSigmoidOnly(SiLU):
+    def _backward(self, g):
+        return g * sigmoid(self._x)                         # the derivative of x·σ(x) as σ(x)
+
+
+class ELUOutputAsSlope(ELU):
+    def _backward(self, g):
+        x = self._x
+        return np.where(x > 0, g, g * self.function(x))     # y instead of y + α = α eˣ
+
+
+class AttentionKeyGradientNotTransposed(MultiHeadAttention):
+    def _backward(self, g):
+        dx = super()._backward(g)
+        # Redo the key path with dK = dS Q instead of dSᵀ Q.
+        d_heads = self._split(g @ self.params["Wo"].T)
+        dp = d_heads @ np.swapaxes(self._v, -1, -2)
+        ds = self._p * (dp - (dp * self._p).sum(axis=-1, keepdims=True))
+        scale = 1 / np.sqrt(self.d_head)
+        right = self._merge(np.swapaxes(ds, -1, -2) @ self._q * scale)
+        wrong = self._merge(ds @ self._q * scale)
+        self.grads["Wk"][...] = np.tensordot(self._x, wrong, axes=([0, 1], [0, 1]))
+        return dx + (wrong - right) @ self.params["Wk"].T
+
+
+class ResidualSkipPathDropped(Residual):
+    def _backward(self, g):
+        return self.inner.backward(g)                       # only the inner path
+
+
 #: The catalogue. ``slips_square_ones`` records the square/all-ones outcome.
 MUTANTS: tuple[Mutant, ...] = (
     Mutant("dense_dW_transposed", "dense", "dW = Gᵀ X: product order swapped",
@@ -397,6 +514,39 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("softmax_cross_entropy_softmax_over_batch", "softmax_cross_entropy", "softmax "
            "taken over the batch axis", "probabilities normalised over samples",
            SoftmaxCrossEntropySoftmaxOverBatch),
+    Mutant("layer_norm_without_mean_terms", "layer_norm", "dx = G γ / σ: μ and σ treated "
+           "as constants", "misses the two mean-over-the-row terms", LayerNormWithoutMeanTerms),
+    Mutant("batch_norm_without_mean_terms", "batch_norm", "dx = G γ / σ: the batch mean "
+           "and variance treated as constants", "misses the two mean-over-the-batch terms",
+           BatchNormWithoutMeanTerms),
+    Mutant("dropout_fresh_mask_in_backward", "dropout", "a new mask drawn in backward",
+           "gradient flows through entries the forward pass dropped",
+           DropoutFreshMaskInBackward),
+    Mutant("flatten_back_column_major", "flatten", "g reshaped back in column-major "
+           "(Fortran) order", "gradients land on the wrong entries",
+           FlattenUnflattenedColumnMajor, slips_square_ones=True),
+    Mutant("conv2d_unflipped_kernel", "conv2d", "dx from the kernel without its 180° "
+           "rotation (correlation with the unflipped kernel)", "dx mirrored within each "
+           "window", Conv2DUnflippedKernel),
+    Mutant("max_pool2d_argmax_column_major", "max_pool2d", "the selected window offset "
+           "unravelled column-major", "g goes to the transposed position in the window",
+           MaxPool2DArgmaxColumnMajor),
+    Mutant("avg_pool2d_not_divided", "avg_pool2d", "g copied to the window without "
+           "1/(kh kw)", "kh·kw times the truth", AvgPool2DNotDivided),
+    Mutant("embedding_overwrite_repeated_rows", "embedding", "dW[t] = G: fancy assignment "
+           "instead of np.add.at", "a repeated row keeps one use's gradient, not the sum",
+           EmbeddingOverwritesRepeatedRows),
+    Mutant("gelu_without_product_rule", "gelu", "dx = G Φ(x): the x φ(x) term dropped",
+           "wrong slope, worst near |x| = 1", GELUWithoutProductRule),
+    Mutant("silu_sigmoid_only", "silu", "dx = G σ(x): the product rule forgotten",
+           "misses x σ(x)(1 - σ(x))", SiLUSigmoidOnly),
+    Mutant("elu_output_as_slope", "elu", "y instead of y + α on the negative side",
+           "negative slopes shifted by -α", ELUOutputAsSlope),
+    Mutant("attention_key_gradient_not_transposed", "attention", "dK = dS Q instead of "
+           "dSᵀ Q (S = Q Kᵀ)", "key gradients mixed across positions",
+           AttentionKeyGradientNotTransposed),
+    Mutant("residual_skip_path_dropped", "residual", "dx = f.backward(g): the skip path's "
+           "g forgotten", "dx misses G", ResidualSkipPathDropped),
 )
 
 #: Changes that look like mistakes but are not: the checks rightly accept them.

@@ -43,7 +43,7 @@ if str(ROOT) not in sys.path:            # run as a file: make ``examples`` impo
     sys.path.insert(0, str(ROOT))
 
 import netlib as nl  # noqa: E402
-from examples.seed_networks import SEED_E_SETTINGS, run_epochs, seed_e  # noqa: E402
+from examples.seed_networks import SEED_E_SETTINGS, BestEpoch, run_epochs, seed_e  # noqa: E402
 
 #: Where the site's seed-E page reads the cached run.
 DEFAULT_OUT = ROOT / "docs" / "seeds" / "_data"
@@ -79,22 +79,19 @@ def full_run(data, epochs: int | None, rng: int, out: Path) -> dict:
     """
     setup = seed_e(data, rng=rng)
     epochs = setup.epochs if epochs is None else epochs
-    best = {"accuracy": -1.0, "epoch": 0, "weights": None}
+    best = BestEpoch(setup)
 
     def keep_best(epoch, record):
-        accuracy = record["val_accuracy"][-1]
-        if accuracy > best["accuracy"]:
-            best.update(accuracy=accuracy, epoch=epoch,
-                        weights={k: v.copy() for k, v in setup.model.parameters().items()})
+        best(epoch, record)
         print(f"epoch {epoch:2d}: train loss {record['train_loss'][-1]:.4f}, "
-              f"val accuracy {accuracy:.4f}, {record['seconds'][-1]:.1f} s", flush=True)
+              f"val accuracy {record['val_accuracy'][-1]:.4f}, "
+              f"{record['seconds'][-1]:.1f} s", flush=True)
 
     started = time.perf_counter()
     history = run_epochs(setup, epochs, rng=rng, on_epoch=keep_best)
     total = time.perf_counter() - started
     final_test = nl.evaluate(setup.model, setup.loss, *setup.test)[1]
-    for key, value in best["weights"].items():
-        setup.model.parameters()[key][...] = value
+    best.restore()
     best_test = nl.evaluate(setup.model, setup.loss, *setup.test)[1]
 
     out.mkdir(parents=True, exist_ok=True)
@@ -107,8 +104,8 @@ def full_run(data, epochs: int | None, rng: int, out: Path) -> dict:
                     "n_train": len(setup.x), "n_validation": len(setup.validation[0]),
                     "n_test": len(setup.test[0]), "sha256": data_fingerprint(data)},
         "history": history,
-        "best_epoch": best["epoch"],
-        "best_val_accuracy": best["accuracy"],
+        "best_epoch": best.epoch,
+        "best_val_accuracy": best.accuracy,
         "test_accuracy_best": best_test,
         "test_accuracy_final": final_test,
         "weights_file": weights_path.name,
@@ -118,7 +115,7 @@ def full_run(data, epochs: int | None, rng: int, out: Path) -> dict:
     }
     json_path = out / f"seed_e_full_{data.name}.json"
     json_path.write_text(json.dumps(record, indent=1) + "\n")
-    print(f"best validation epoch {best['epoch']} (val accuracy {best['accuracy']:.4f}): "
+    print(f"best validation epoch {best.epoch} (val accuracy {best.accuracy:.4f}): "
           f"test accuracy {best_test:.4f}; final epoch: test accuracy {final_test:.4f}")
     print(f"wrote {json_path} and {weights_path} ({total:.0f} s of training)")
     return record

@@ -286,7 +286,7 @@ def seed_e(data=None, rng=0) -> SeedSetup:
         batch_size=settings["batch_size"], shuffle=True, validation=validation,
         test=(data.x_test, data.y_test),
         facts={"architecture": f"{data.n_features} → 100 → 200 → {data.n_classes}, ReLUs",
-               "layout": "rows: X (batch, 784), W (in, out)",
+               "layout": f"rows: X (batch, {data.n_features}), W (in, out)",
                "loss": "softmax cross-entropy from the logits",
                "data": f"{data.name}: {len(x)} train, {len(validation[0])} validation "
                        f"(the last ones), {len(data.x_test)} test",
@@ -418,11 +418,12 @@ def run_epochs(setup: SeedSetup, epochs: int, rng=0, on_epoch=None) -> dict[str,
     bit; one thread is also the fastest for these small products when the
     cores are shared.
     """
-    with _one_blas_thread():
+    with one_blas_thread():
         return _run_epochs(setup, epochs, rng, on_epoch)
 
 
-def _one_blas_thread():
+def one_blas_thread():
+    """A context in which BLAS uses one thread (a no-op without threadpoolctl)."""
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
@@ -452,6 +453,29 @@ def _run_epochs(setup, epochs, rng, on_epoch):
         if on_epoch is not None:
             on_epoch(epoch, record)
     return record
+
+
+class BestEpoch:
+    """An ``on_epoch`` callback for :func:`run_epochs`: keeps the best validation epoch.
+
+    On a tie the later epoch wins (it has trained longer for the same
+    validation score). The test set is never looked at.
+    """
+
+    def __init__(self, setup: SeedSetup) -> None:
+        self.setup = setup
+        self.epoch, self.accuracy, self.weights = 0, -1.0, None
+
+    def __call__(self, epoch: int, record: dict) -> None:
+        accuracy = record["val_accuracy"][-1]
+        if accuracy >= self.accuracy:
+            self.epoch, self.accuracy = epoch, accuracy
+            self.weights = {k: v.copy() for k, v in self.setup.model.parameters().items()}
+
+    def restore(self) -> None:
+        """Copy the kept weights back into the model."""
+        for key, value in self.weights.items():
+            self.setup.model.parameters()[key][...] = value
 
 
 def registry_entries(model: nl.Sequential, loss: nl.Loss) -> list[str]:

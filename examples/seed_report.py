@@ -20,7 +20,6 @@ from examples.seed_networks import (
 )
 from netlib.gradcheck import check_model
 
-
 # netlib.fit imports tqdm.auto, which warns inside a notebook kernel without
 # ipywidgets; the pages never show a progress bar (progress=False), so the
 # warning would only print noise into the page.
@@ -69,9 +68,10 @@ def whole_network_check(setup: SeedSetup, limit: int | None = None, model=None):
              f"{c.analytic:.8g}", f"{c.numeric:.8g}", f"{c.error:.1e}",
              f"{c.tolerance:.1e}", "pass" if c.passed else "**FAIL**"] for c in report.checks]
     verdict = "passed" if report.passed else "FAILED"
+    n = x.shape[model.batch_axis]
     display(Markdown(
         f"Whole-network check of `{model!r}` with `{setup.loss!r}` on "
-        f"{x.shape[model.batch_axis]} samples ({setup.layout} layout): **{verdict}**.\n\n"
+        f"{n} sample{'' if n == 1 else 's'} ({setup.layout} layout): **{verdict}**.\n\n"
         + markdown_table(["argument", "shape", "mode", "analytic", "numeric", "abs. error",
                           "tolerance", ""], rows)))
     if not report.passed:
@@ -104,12 +104,13 @@ def layer_checks(setup: SeedSetup) -> list:
 
 
 def plot_history(history, title: str, log: bool = False, accuracy: bool = True,
-                 reported: tuple | None = None, ax=None):
+                 reported: tuple | None = None, xlabel: str = "epoch"):
     """Training loss (and accuracy, where there is one) per epoch.
 
     ``history`` is a :class:`netlib.History` or a dict of lists with
     ``train_loss`` and optionally ``train_accuracy``, ``val_accuracy``.
     ``reported`` is ``(first, last)``: the seed's own numbers, drawn as marks.
+    ``xlabel`` names one point of the curve (an epoch, or a step).
     """
     import matplotlib.pyplot as plt
 
@@ -129,7 +130,7 @@ def plot_history(history, title: str, log: bool = False, accuracy: bool = True,
         ax.legend()
     if log:
         ax.set_yscale("log")
-    ax.set_xlabel("epoch" if len(loss) > 1 else "step")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("loss")
     ax.set_title(title)
     ax.grid(alpha=0.3)
@@ -137,7 +138,7 @@ def plot_history(history, title: str, log: bool = False, accuracy: bool = True,
         ax2 = axes[0, 1]
         for name, values in curves.items():
             ax2.plot(epochs[:len(values)], values, label=name.replace("_", " "))
-        ax2.set_xlabel("epoch")
+        ax2.set_xlabel(xlabel)
         ax2.set_ylabel("accuracy")
         ax2.legend()
         ax2.grid(alpha=0.3)

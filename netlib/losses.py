@@ -21,7 +21,6 @@ import numpy as np
 from netlib._validation import as_float_array, check_finite, check_ndim, check_same_shape
 from netlib.layers.activations import sigmoid
 from netlib.layers.dense import check_layout
-from netlib.layers.softmax import log_softmax
 
 REDUCTIONS = ("mean", "sum")
 
@@ -204,21 +203,25 @@ class SoftmaxCrossEntropy(Loss):
         return super()._check_target(who, pred, target)
 
     def _value_and_grad(self, z, target):
-        logp = log_softmax(z, axis=1)
-        # softmax = exp(log_softmax): one exponential instead of a second
-        # max-shifted softmax. Entries far below the maximum underflow to 0,
-        # their correctly rounded value.
-        with np.errstate(under="ignore"):
-            grad = np.exp(logp)
+        # Shift each row by its maximum so that no exponential overflows; the
+        # shift cancels in the softmax and in log p = shifted - log(total).
+        shifted = z - z.max(axis=1, keepdims=True)
+        with np.errstate(under="ignore"):       # far-below-max entries -> 0, correctly
+            p = np.exp(shifted)
+        total = p.sum(axis=1, keepdims=True)
+        p /= total                              # softmax(z), the gradient's first term
+        log_total = np.log(total)
         if target.ndim == 1:
-            # Integer labels t: the one-hot row has a single 1, so
-            # sum_k t_k log p_k = log p_label and p - onehot only changes the
-            # labelled entry.
+            # Integer labels: the one-hot row has a single 1, so
+            # -sum_k t_k log p_k = log(total) - shifted[label], and p - onehot
+            # only changes the labelled entry. No one-hot matrix is built.
             rows = np.arange(len(target))
-            grad[rows, target] -= 1
-            return -logp[rows, target].sum(), grad
-        grad -= target
-        return -(target * logp).sum(), grad
+            value = log_total.sum() - shifted[rows, target].sum()
+            p[rows, target] -= 1
+            return value, p
+        value = -(target * (shifted - log_total)).sum()
+        p -= target
+        return value, p
 
     def accuracy(self, pred, target):
         axis = 1 if self.layout == "rows" else 0

@@ -10,6 +10,7 @@ browser download: it drives the Debian ``chromium`` package.
 from __future__ import annotations
 
 import base64
+import fcntl
 import json
 import os
 import shutil
@@ -47,13 +48,21 @@ class Browser:
 
         def child_fds():
             # The protocol's fixed descriptors: 3 = commands in, 4 = replies out.
-            os.dup2(to_browser_r, 3)
-            os.dup2(from_browser_w, 4)
+            # Move both ends above 4 first so that neither dup2 clobbers the other.
+            high_r = fcntl.fcntl(to_browser_r, fcntl.F_DUPFD, 10)
+            high_w = fcntl.fcntl(from_browser_w, fcntl.F_DUPFD, 10)
+            os.dup2(high_r, 3)
+            os.dup2(high_w, 4)
+            os.set_inheritable(3, True)
+            os.set_inheritable(4, True)
 
+        # close_fds=False: 3 and 4 are made in the child after the fork, so
+        # they cannot be listed in pass_fds; every other descriptor of ours is
+        # close-on-exec (Python's default) and does not reach the browser.
         self.process = subprocess.Popen(
             [executable, *CHROMIUM_FLAGS, f"--user-data-dir={self._profile}",
              f"--window-size={width},{height}", "about:blank"],
-            preexec_fn=child_fds, pass_fds=(to_browser_r, from_browser_w),
+            preexec_fn=child_fds, close_fds=False,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         os.close(to_browser_r)
         os.close(from_browser_w)
@@ -62,6 +71,10 @@ class Browser:
                                  {"targetId": target, "flatten": True})["sessionId"]
         for domain in ("Page", "Network", "Runtime"):
             self.send(f"{domain}.enable", session=self.session)
+        self.resize(width, height)
+
+    def resize(self, width: int, height: int) -> None:
+        """Set the size of the page's viewport, in CSS pixels."""
         self.send("Emulation.setDeviceMetricsOverride",
                   {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
                   session=self.session)

@@ -132,13 +132,16 @@ def test_parse_errors_point_at_the_token(text, column, words):
     ("tr(A)", "A", ["A=2x3"], "square"),
     ("tr(A)", "B", [], "does not occur"),
     ("tr(A)", "A", ["A=20x20"], "between 1 and 8"),
+    ("tr(inv(A))", "A", ["A=6x6"], "too large to check"),
     ("tr(A)", "A", ["A=3by3"], "NAME=RxC"),
+    # Sizes that only a product could match cannot be inferred: ask for them.
+    ("a.T @ kron(B.T, A) @ vec(X)", "X", [], "give the shapes with --shape"),
 ])
 def test_shape_and_question_errors_are_clear(text, wrt, shapes, words):
     with pytest.raises(MatrixCalculusError) as caught:
         derive(text, wrt, shapes)
     assert words in str(caught.value), str(caught.value)
-    if "mismatch" in words or "square" in words:
+    if "mismatch" in words or "square" in words or "--shape" in words:
         assert isinstance(caught.value, ShapeError)
 
 

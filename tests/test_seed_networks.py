@@ -18,12 +18,13 @@ import pytest
 
 import netlib as nl
 from netlib.data import make_synthetic
-from netlib.gradcheck import check_model
+from netlib.gradcheck import check_gradients, check_model
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:          # examples/ is not an installed package
     sys.path.insert(0, str(ROOT))
 
+from examples import seed_b_by_hand as by_hand  # noqa: E402
 from examples.seed_networks import (  # noqa: E402
     SEEDS,
     in_layout,
@@ -152,3 +153,68 @@ def test_a_wrong_activation_gradient_fails_the_check(name, which):
     below = {"x", *(f"{i}.{key}" for i in range(first) for key in layers[i].params)}
     assert failed == below, (f"seed {name}: expected exactly {sorted(below)} to fail with "
                              f"a wrong {type(setup.model[first]).__name__} gradient\n{report}")
+
+
+# -- seed B's backward pass written out by hand --------------------------------------------
+def _seed_b_by_hand_problem(layout: str):
+    """Standard-normal weights (gradients of order 1 in every layer), non-square shapes."""
+    rng = np.random.default_rng(3)
+    params = {"W1": rng.standard_normal((4, 3)), "b1": rng.standard_normal(4),
+              "W2": rng.standard_normal((4, 4)), "b2": rng.standard_normal(4),
+              "W3": rng.standard_normal((2, 4)), "b3": rng.standard_normal(2)}
+    x, target = rng.random((3, 5)), rng.standard_normal((2, 5))
+    if layout == "rows":
+        params = {k: v.T if v.ndim == 2 else v for k, v in params.items()}
+        return by_hand.backward_rows, params, x.T, target.T
+    return by_hand.backward_columns, params, x, target
+
+
+@pytest.mark.parametrize("layout", ["columns", "rows"])
+def test_seed_b_by_hand_matches_finite_differences(layout):
+    backward, params, x, target = _seed_b_by_hand_problem(layout)
+
+    def loss_of(x, **p):
+        return np.asarray(backward(p, x, target)["loss"])
+
+    def grads_of(g, x, **p):
+        found = backward(p, x, target)
+        return {name: g * found[name] for name in ("x", *p)}
+
+    report = check_gradients(loss_of, grads_of, {"x": x, **params}, rng=0)
+    assert report.passed, f"seed B by hand, {layout} layout:\n{report}"
+
+
+@pytest.mark.parametrize("layout", ["columns", "rows"])
+def test_seed_b_by_hand_equals_netlib(layout):
+    setup = build("B")
+    setup = setup if layout == setup.layout else other_layout(setup)
+    backward = by_hand.backward_columns if layout == "columns" else by_hand.backward_rows
+    params = {f"{p}{i}": setup.model[2 * (i - 1)].params[p] for i in (1, 2, 3) for p in "Wb"}
+    found = backward(params, setup.x, setup.target)
+    value = setup.loss.forward(setup.model.forward(setup.x), setup.target)
+    dx = setup.model.backward(setup.loss.backward())
+    np.testing.assert_allclose(found["loss"], value, rtol=1e-14)
+    np.testing.assert_allclose(found["x"], dx, rtol=1e-12, atol=1e-30)
+    for name, grad in setup.model.gradients().items():
+        index, p = name.split(".")
+        mine = found[f"{p}{int(index) // 2 + 1}"]
+        np.testing.assert_allclose(mine, grad, rtol=1e-12, atol=1e-30,
+                                   err_msg=f"{name}: by hand (actual) vs netlib (desired)")
+
+
+def test_seed_b_rule_tags_name_registry_rules_and_pair_up():
+    from derivations.registry import get
+
+    columns = by_hand.rule_lines(by_hand.backward_columns)
+    rows = by_hand.rule_lines(by_hand.backward_rows)
+    assert len(columns) == len(rows) == 12
+    for (col_code, col_entry, col_wrt), (row_code, row_entry, row_wrt) in zip(
+            columns, rows, strict=True):
+        assert col_wrt == row_wrt, (col_code, row_code)
+        for entry, wrt in ((col_entry, col_wrt), (row_entry, row_wrt)):
+            assert wrt in get(entry).inputs, f"{entry} has no argument {wrt}"
+        # A dense rule is the column entry in one function and the row one in the other.
+        if col_entry.startswith("dense"):
+            assert (col_entry, row_entry) == ("dense_columns", "dense"), (col_code, row_code)
+        else:
+            assert col_entry == row_entry, (col_code, row_code)

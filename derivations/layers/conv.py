@@ -218,7 +218,7 @@ class _Geometry:
 PLAIN = _Geometry(ConvCase((1, 2, 4, 5), (3, 2, 2, 3)),
                   ConvCase((2, 1, 3, 4), (2, 1, 2, 2)))
 
-STRIDED = _Geometry(ConvCase((1, 1, 4, 5), (2, 1, 2, 3), stride=(2, 2), padding=(1, 1)),
+STRIDED = _Geometry(ConvCase((1, 2, 3, 4), (2, 2, 2, 3), stride=(2, 2), padding=(1, 1)),
                     ConvCase((2, 1, 3, 4), (2, 1, 2, 2), stride=(2, 1), padding=(1, 0)))
 
 

@@ -30,6 +30,17 @@ def sample(rng, shapes):
             "mask": keep / (1 - P)}
 
 
+def run(layer, values, g):
+    """forward then backward on a freshly built layer (a fresh generator with ``SEED``).
+
+    Declared so that every check rebuilds the layer for each evaluation: a
+    finite-difference check that reused one layer would draw a new mask at
+    every forward call and compare different functions.
+    """
+    layer.forward(values["x"])
+    return {"x": layer.backward(g)}
+
+
 DROPOUT = Derivation(
     name="dropout",
     title="Dropout (inverted, training mode)",
@@ -44,6 +55,7 @@ DROPOUT = Derivation(
     stated={"x": lambda G, s: G.multiply_elementwise(s["mask"])},
     stated_latex={"x": r"G \odot M"},
     build=lambda values: Dropout(P, rng=SEED),
+    run=run,
     sample=sample,
     hyper={"p": P, "seed": SEED},
     notes="Inference mode (layer.train(False)) is the identity and consumes no "

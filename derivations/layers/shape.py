@@ -12,7 +12,7 @@ from __future__ import annotations
 from derivations.core import Derivation, matrix_shape, uniform_sample
 from netlib import Flatten
 
-SHAPES = ({"x": (2, 3, 2)}, {"x": (3, 2, 2, 1)})
+SHAPES = ({"x": (2, 3, 4)}, {"x": (4, 1, 3, 2)})
 
 #: Full input shape of each shape set, keyed by the matrix shape of its symbols.
 _FULL_SHAPE = {matrix_shape(sh["x"]): sh["x"] for sh in SHAPES}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import textwrap
 
 from .derive import LAYOUTS, derive
 from .errors import MatrixCalculusError
@@ -18,14 +19,16 @@ Differentiate EXPR with respect to the variable NAME.
 
 The language: names (matrices, column vectors, scalars), numbers, @ (matrix
 product), * and / (elementwise, broadcasting a scalar, a column or a row),
-+, -, .T, and the functions: {functions}.
++, -, .T, and the functions:
+{functions}.
 Row-wise: softmax, log_softmax, logsumexp; vec stacks columns.  A name is a
 matrix of unknown size unless --shape says otherwise (x=nx1 for a column,
 a=scalar for a number); sizes are inferred from how names are combined.
 
 Scalar EXPR: the answer is the gradient.  In denominator layout (the
 default, and the project's convention) it has NAME's shape; in numerator
-layout it is its transpose.  Matrix-valued EXPR: the answer is the
+layout (the layout of the project's Jacobians, J[i, j] = dy_i/dx_j) it is
+its transpose.  Matrix-valued EXPR: the answer is the
 vector-Jacobian product with an upstream gradient G of EXPR's shape,
 J^T vec(G) reshaped to NAME's shape (the same in both layouts).
 
@@ -47,7 +50,9 @@ examples:
 def register(subparsers) -> None:
     """Add the ``derive`` subcommand."""
     parser = subparsers.add_parser(
-        "derive", help=HELP, description=DESCRIPTION.format(functions=", ".join(FUNCTIONS)),
+        "derive", help=HELP, description=DESCRIPTION.format(
+            functions=textwrap.fill(", ".join(FUNCTIONS), 76, initial_indent="  ",
+                                    subsequent_indent="  ")),
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("expr", metavar="EXPR", help="the expression, e.g. 'tr(A @ X @ B)'")
     parser.add_argument("--wrt", required=True, metavar="NAME", help="the variable")

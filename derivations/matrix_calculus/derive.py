@@ -29,7 +29,7 @@ import sympy
 from . import confirm
 from .errors import MatrixCalculusError, ShapeError
 from .evaluate import to_numpy, to_sympy
-from .expr import Name, Node, Num, names_in, to_latex, to_text
+from .expr import Binary, Call, Name, Neg, Node, Num, Transpose, names_in, to_latex, to_text
 from .functions import NoRule
 from .parser import parse
 from .shapes import ShapeEnv, describe, infer, parse_shape_spec, sample_sizes
@@ -94,7 +94,34 @@ def prepare(text: str, wrt: str, shapes=()) -> Problem:
                          "does not use")
     subtree_shapes: dict = {}
     output = infer(expr, env, subtree_shapes)
+    _check_explicit_cost(expr, subtree_shapes)
     return Problem(text, expr, wrt, env, subtree_shapes, output)
+
+
+#: The largest fixed size of a matrix under ``inv`` or ``det``: the explicit
+#: Jacobian inverts it with a symbol in one entry, once per entry of the
+#: variable, and a 6×6 case already takes minutes.
+MAX_INVERTED_SIZE = 4
+
+
+def _check_explicit_cost(expr: Node, subtree_shapes: dict) -> None:
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Call):
+            if node.fn in ("inv", "det"):
+                size = subtree_shapes[id(node.args[0])][0]
+                if not size.names and size.coef > MAX_INVERTED_SIZE:
+                    raise ShapeError(
+                        f"derive: {node.fn}() of a {size.coef}×{size.coef} matrix is too large "
+                        f"to check on explicit matrices (at most {MAX_INVERTED_SIZE}×"
+                        f"{MAX_INVERTED_SIZE}); give its size as a name (e.g. X=nxn) and "
+                        "the answer is checked at random small sizes")
+            stack.extend(node.args)
+        elif isinstance(node, Binary):
+            stack.extend((node.left, node.right))
+        elif isinstance(node, (Neg, Transpose)):
+            stack.append(node.arg)
 
 
 @dataclass
@@ -211,7 +238,7 @@ def _value(candidate: Node, values: dict, G: np.ndarray, wrt: str,
     try:
         with np.errstate(all="ignore"):
             value = np.asarray(to_numpy(candidate, {**values, "G": G}), dtype=float)
-    except (ValueError, np.linalg.LinAlgError):
+    except _EVALUATION_ERRORS:
         return np.full(shape, np.nan)
     if value.shape == (1, 1):
         return np.broadcast_to(value, shape)

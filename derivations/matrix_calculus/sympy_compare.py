@@ -37,6 +37,10 @@ class _Unsupported(Exception):
     pass
 
 
+def _is_matrix(expr) -> bool:
+    return bool(getattr(expr, "is_Matrix", False) or getattr(expr, "is_MatrixExpr", False))
+
+
 def _to_matrix_expr(node: Node, symbols: dict, shapes: dict):
     if isinstance(node, Name):
         return symbols[node.id]
@@ -54,7 +58,9 @@ def _to_matrix_expr(node: Node, symbols: dict, shapes: dict):
         if node.op in "+-":
             return a + b if node.op == "+" else a - b
         if node.op == "*":
-            if isinstance(node.left, Num) or isinstance(node.right, Num):
+            # A number or a scalar expression (a trace, a determinant) is an
+            # ordinary factor for SymPy; only two matrices need HadamardProduct.
+            if not (_is_matrix(a) and _is_matrix(b)):
                 return a * b
             if shapes[id(node.left)] == shapes[id(node.right)]:
                 return HadamardProduct(a, b)
@@ -67,6 +73,8 @@ def _to_matrix_expr(node: Node, symbols: dict, shapes: dict):
     if fn == "inv":
         return Inverse(args[0])
     if fn in _ELEMENTWISE:
+        if not _is_matrix(args[0]):
+            return _ELEMENTWISE[fn](args[0])  # log(det(X)) is a scalar function
         return args[0].applyfunc(_ELEMENTWISE[fn])
     if fn in ("sum", "rowsum"):
         m = args[0]

@@ -1,6 +1,6 @@
 """Sphinx extension of the netlib site: registry-driven pages and an honest cache.
 
-Two jobs, both done before Sphinx reads a single source file:
+Three jobs, all done before Sphinx reads a single source file:
 
 1. **One page per registry entry.** ``derivations.registry.REGISTRY`` is the
    only list of layers in the project, so the layer pages are *written from it*
@@ -19,24 +19,42 @@ Two jobs, both done before Sphinx reads a single source file:
    changes: then an unchanged page over unchanged code is not re-run, and
    anything else is.
 
+3. **Every check, once, and the computed parts of the layer pages.** The
+   checks of every registry entry (``derivations.checks.check_entry``) run
+   here, once per build, two entries at a time in worker processes, before
+   any page is read. The same worker renders the entry's computed sections
+   (the forward map and the Jacobians from SymPy, the heat map, the stated
+   VJPs, the table of its checks; ``sitekit.LayerPage``) into the page, so
+   a layer page needs no kernel of its own. Results are stored in
+   ``.jupyter_cache/netlib-check-results.json`` under the source hash, for
+   the home page's status table (an executed page) and for the next build.
+   A failed check stops the build here, naming the entry, the argument and
+   stated against derived: there is no site with a failing check in it.
+
 Configuration value ``netlib_layer_pages``: ``None`` (every registry entry,
 the default) or a list of entry names; ``sphinx-build -D
 netlib_layer_pages=dense`` builds a site whose layer section holds only that
-page (used by ``tests/test_site_build.py`` to show that a broken stated
+page (used by ``tests/test_site.py`` to show that a broken stated
 formula fails the build without building the whole site).
 """
 
 from __future__ import annotations
 
+import concurrent.futures
+import functools
 import hashlib
 import importlib
 import inspect
+import json
+import multiprocessing
 import os
 import shutil
 import sys
+import time
 from pathlib import Path
 from string import Template
 
+from sphinx.errors import ExtensionError
 from sphinx.util import logging
 
 logger = logging.getLogger(__name__)
@@ -51,7 +69,7 @@ DIGEST_FILE = "netlib-source-digest.txt"
 def source_digest(root: Path = ROOT) -> str:
     """SHA-256 over the path and bytes of every ``.py`` file the pages execute."""
     digest = hashlib.sha256()
-    for folder in (root / "netlib", root / "derivations", HERE):
+    for folder in (root / "netlib", root / "derivations", root / "examples", HERE):
         for path in sorted(folder.rglob("*.py")):
             if "__pycache__" in path.parts:
                 continue
@@ -116,8 +134,8 @@ def code_sections(cls: type, page_dir: Path) -> str:
     return "\n\n".join(blocks)
 
 
-def render_layer_page(d, template: Template, page_dir: Path) -> str:
-    """The MyST-NB text of one entry's page."""
+def render_layer_page(d, template: Template, page_dir: Path, sections: dict) -> str:
+    """The MyST text of one entry's page."""
     notes = (d.notes or "").strip() or "No special numerical care is needed for this entry."
     return template.substitute(
         mark=GENERATED_MARK,
@@ -128,6 +146,7 @@ def render_layer_page(d, template: Template, page_dir: Path) -> str:
         definition=d.definition_latex.strip(),
         code=code_sections(d.netlib_class, page_dir),
         notes=notes,
+        **sections,
     )
 
 
@@ -137,7 +156,7 @@ def write_if_changed(path: Path, text: str) -> None:
 
 
 def generate_layer_pages(app) -> None:
-    """Write ``docs/layers/*.md`` from the registry and drop stale pages."""
+    """Run the registry's checks, write ``docs/layers/*.md``, drop stale pages."""
     for module in [m for m in sys.modules if m == "derivations" or m.startswith("derivations.")]:
         del sys.modules[module]          # a re-build in one process sees edited entries
     try:
@@ -149,7 +168,8 @@ def generate_layer_pages(app) -> None:
         registry = {}
     wanted = app.config.netlib_layer_pages
     if wanted is not None:
-        wanted = [wanted] if isinstance(wanted, str) else list(wanted)
+        # ``-D netlib_layer_pages=dense,relu`` arrives as one string.
+        wanted = wanted.split(",") if isinstance(wanted, str) else list(wanted)
         unknown = sorted(set(wanted) - set(registry))
         if unknown:
             raise ValueError(f"netlib_layer_pages: unknown entries {unknown}; "
@@ -158,13 +178,16 @@ def generate_layer_pages(app) -> None:
 
     page_dir = Path(app.srcdir) / "layers"
     page_dir.mkdir(exist_ok=True)
+    # The home page shows every entry; a restricted build checks its own.
+    results = registry_results(app, [d.name for d in entries], page_dir)
     template = Template((HERE / "layer_page.md.tmpl").read_text(encoding="utf-8"))
     index_template = Template((HERE / "layer_index.md.tmpl").read_text(encoding="utf-8"))
     keep = {"index.md"}
     for d in entries:
         filename = f"{d.name}.md"
         keep.add(filename)
-        write_if_changed(page_dir / filename, render_layer_page(d, template, page_dir))
+        write_if_changed(page_dir / filename,
+                         render_layer_page(d, template, page_dir, results[d.name]["sections"]))
     toctree = "\n".join(d.name for d in entries)
     rows = "\n".join(f"| [{d.title}]({d.name}.md) | `{d.name}` | {d.kind} | "
                      f"{', '.join(f'`{name}`' for name in d.inputs)} |" for d in entries)
@@ -173,6 +196,77 @@ def generate_layer_pages(app) -> None:
     for stale in page_dir.glob("*.md"):
         if stale.name not in keep:
             stale.unlink()
+    for stale in (page_dir / IMAGE_DIR).glob("*.png"):
+        if f"{stale.stem}.md" not in keep:
+            stale.unlink()
+
+
+RESULTS_FILE = "netlib-check-results.json"
+IMAGE_DIR = "_heatmaps"
+
+
+class RegistryCheckFailed(ExtensionError):
+    """A registry entry failed a check while the site was being built."""
+
+
+def _entry_work(name: str, page_dir: str) -> dict:
+    """Checks and computed page sections of one entry (runs in a worker process)."""
+    from sitekit import LayerPage, Row
+
+    from derivations.checks import check_entry
+    from derivations.registry import get
+
+    rows = [row.as_dict() for row in check_entry(get(name))]
+    page = LayerPage(name)
+    image = Path(page_dir) / IMAGE_DIR / f"{name}.png"
+    sections = {
+        "forward_section": page.forward_text(),
+        "jacobian_section": page.jacobians_text(image, f"{IMAGE_DIR}/{name}.png"),
+        "stated_section": page.stated_text(),
+        "checks_section": page.checks_text([Row(**row) for row in rows]),
+    }
+    return {"rows": rows, "sections": sections}
+
+
+def registry_results(app, names: list[str], page_dir: Path) -> dict:
+    """Checks and page sections of ``names``: computed now, or this source's stored ones."""
+    cache = Path(app.config.nb_execution_cache_path)
+    path = cache / RESULTS_FILE
+    digest = source_digest()
+    if path.exists():
+        stored = json.loads(path.read_text(encoding="utf-8"))
+        images_there = all((page_dir / IMAGE_DIR / f"{name}.png").exists() for name in names)
+        if stored.get("digest") == digest and set(names) <= set(stored["entries"]) \
+                and images_there:
+            logger.info(f"netlib_site: checks of this source ({len(names)} entries) "
+                        f"reused from {path}")
+            return stored["entries"]
+    started = time.perf_counter()
+    workers = max(1, min(len(names), os.cpu_count() or 1, 2))
+    work = functools.partial(_entry_work, page_dir=str(page_dir))
+    if workers > 1:
+        context = multiprocessing.get_context("fork")
+        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
+            results = dict(zip(names, pool.map(work, names), strict=True))
+    else:
+        results = {name: work(name) for name in names}
+    failures = [f"{name} d/d{row['wrt']} ({row['check']}) at {row['shapes']}:\n"
+                f"{row['message']}" for name, result in results.items()
+                for row in result["rows"] if not row["passed"]]
+    count = sum(len(result["rows"]) for result in results.values())
+    logger.info(f"netlib_site: {count} checks of {len(names)} registry entries in "
+                f"{time.perf_counter() - started:.1f} s, {len(failures)} failed")
+    if failures:
+        path.unlink(missing_ok=True)
+        raise RegistryCheckFailed(
+            f"{len(failures)} registry check(s) failed; the site is not built:\n"
+            + "\n".join(failures))
+    cache.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps({"digest": digest, "entries": results}, indent=1),
+                         encoding="utf-8")
+    temporary.replace(path)
+    return results
 
 
 def outdated_pages(app, env, added, changed, removed):

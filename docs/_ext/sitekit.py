@@ -11,8 +11,12 @@ A failed check raises :class:`CheckFailed` inside the page's cell, and
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
 import numpy as np
-from IPython.display import Markdown, Math, display
+from IPython.display import Markdown, display
 
 #: Above this many characters of LaTeX a Jacobian is shown by its pattern of
 #: nonzeros and one of its rows instead of entry by entry (MathJax lays out
@@ -23,6 +27,38 @@ MAX_LATEX_CHARS = 6000
 
 class CheckFailed(AssertionError):
     """A check that ran while the site was built did not pass."""
+
+
+#: Written by ``netlib_site.run_registry_checks`` earlier in the same build.
+RESULTS = Path(__file__).resolve().parents[2] / ".jupyter_cache" / "netlib-check-results.json"
+
+
+@dataclass(frozen=True)
+class Row:
+    """One check of one entry, as ``derivations.checks.CheckRow.as_dict`` gives it."""
+
+    entry: str
+    wrt: str
+    shapes: str
+    check: str
+    exact: bool
+    max_rel_error: float | None
+    numeric_passed: bool | None
+    passed: bool
+    seconds: float
+    message: str
+
+
+def check_results(name: str) -> list[Row]:
+    """The check rows of registry entry ``name`` computed by this build."""
+    if not RESULTS.exists():
+        raise CheckFailed(f"no check results at {RESULTS}: the site's Sphinx extension "
+                          f"(docs/_ext/netlib_site.py) runs the checks before the pages")
+    entries = json.loads(RESULTS.read_text(encoding="utf-8"))["entries"]
+    if name not in entries:
+        raise CheckFailed(f"no check results for {name!r} in {RESULTS} "
+                          f"(has {sorted(entries)})")
+    return [Row(**row) for row in entries[name]["rows"]]
 
 
 def _registry():
@@ -58,62 +94,79 @@ def _error(value: float | None) -> str:
 
 # -- home page -----------------------------------------------------------------
 def status_table(page_prefix: str = "layers/") -> None:
-    """Run every check of every registry entry and display one table row each."""
-    from derivations.checks import run_checks
-
+    """Run every check of every registry entry and display one row per entry."""
     registry = _registry()
+    by_entry = {name: check_results(name) for name in registry}
     rows, failures = [], []
-    for row in run_checks():
-        d = registry[row.entry]
-        rows.append([f"[{d.title}]({page_prefix}{row.entry}.md)", f"`{row.wrt}`", row.check,
-                     row.shapes, _mark(row.exact), _error(row.max_rel_error),
-                     _optional_mark(row.numeric_passed), f"{row.seconds:.2f}"])
-        if not row.passed:
-            failures.append(f"{row.entry} d/d{row.wrt} ({row.check}) at {row.shapes}:\n"
-                            f"{row.message}")
-    entries = {row[0] for row in rows}
+    for name, checks in by_entry.items():
+        d = registry[name]
+        exact = [row.exact for row in checks]
+        numeric = [row.numeric_passed for row in checks if row.numeric_passed is not None]
+        errors = [row.max_rel_error for row in checks if row.max_rel_error is not None]
+        shape_sets = sorted({row.shapes for row in checks})
+        rows.append([f"[{d.title}]({page_prefix}{name}.md)", d.kind,
+                     ", ".join(f"`{wrt}`" for wrt in d.inputs), str(len(shape_sets)),
+                     f"{sum(exact)}/{len(exact)} " + _mark(all(exact)),
+                     f"{sum(numeric)}/{len(numeric)} " + _mark(all(numeric)),
+                     _error(max(errors) if errors else None),
+                     f"{sum(row.seconds for row in checks):.1f}"])
+        failures += [f"{name} d/d{row.wrt} ({row.check}) at {row.shapes}:\n{row.message}"
+                     for row in checks if not row.passed]
+    total = sum(len(checks) for checks in by_entry.values())
     display(Markdown(
-        f"{len(entries)} entries, {len(rows)} checks, "
-        f"{len(rows) - len(failures)} passed, {len(failures)} failed.\n\n"
-        + _markdown_table(["entry", "with respect to", "check", "shapes", "exact",
-                           "max rel. error", "numeric", "seconds"], rows)))
+        f"{len(by_entry)} entries, {total} checks, {total - len(failures)} passed, "
+        f"{len(failures)} failed.\n\n"
+        + _markdown_table(["entry", "kind", "arguments", "shape sets", "exact",
+                           "numeric", "worst rel. error", "seconds"], rows)))
     if failures:
         raise CheckFailed("checks failed while building the site:\n" + "\n".join(failures))
 
 
 # -- one page per registry entry -------------------------------------------------
+def _math_block(latex: str) -> str:
+    return f"```{{math}}\n{latex}\n```"
+
+
 class LayerPage:
-    """The computed parts of one registry entry's page."""
+    """The computed sections of one registry entry's page, as MyST text.
+
+    ``docs/_ext/netlib_site.py`` calls these while it writes the page, in the
+    same worker process that ran the entry's checks (the SymPy Jacobians are
+    cached there), so a layer page needs no kernel of its own.
+    """
 
     def __init__(self, name: str) -> None:
         from derivations.registry import get
 
         self.d = get(name)
         # The smallest shape set keeps the rendered matrices readable; the
-        # checks below run at every shape set.
+        # checks run at every shape set.
         self.shapes = min(self.d.shape_sets,
                           key=lambda shapes: sum(int(np.prod(s)) for s in shapes.values()))
 
-    def show_forward(self) -> None:
+    def forward_text(self) -> str:
         """The forward map written out at the smallest shape set."""
         from derivations.latex import latex_forward
 
-        display(Markdown(f"Written out by SymPy at the shapes {_shape_text(self.shapes)}:"))
         text = latex_forward(self.d, self.shapes)
-        if len(text) <= MAX_LATEX_CHARS:
-            display(Math(text))
-        else:
-            display(Markdown(f"(the expression runs to {len(text)} characters of LaTeX; "
-                             "the definition above says the same in one line)"))
+        if len(text) > MAX_LATEX_CHARS:
+            return (f"Written out by SymPy at the shapes {_shape_text(self.shapes)}, the "
+                    f"expression runs to {len(text)} characters of LaTeX; the definition "
+                    f"above says the same in one line.")
+        return (f"Written out by SymPy at the shapes {_shape_text(self.shapes)}:\n\n"
+                + _math_block(text))
 
-    def show_jacobians(self) -> None:
-        """Each Jacobian as SymPy gives it, and all of them as heat maps."""
+    def jacobians_text(self, image_path: Path, image_link: str) -> str:
+        """Each Jacobian as SymPy gives it, and a heat map of all of them."""
+        import matplotlib
+
+        matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
         from derivations.checks import jacobian, jacobian_numpy
         from derivations.latex import jacobian_structure
 
-        d, shapes = self.d, self.shapes
+        d, shapes, parts = self.d, self.shapes, []
         for wrt in d.inputs:
             J = jacobian(d, wrt, shapes)
             head = (rf"J_{{{wrt}}} = \frac{{\partial \operatorname{{vec}} y}}"
@@ -121,12 +174,12 @@ class LayerPage:
                     rf" \in \mathbb R^{{{J.rows}\times {J.cols}}}")
             text = _latex(J)
             if len(text) <= MAX_LATEX_CHARS:
-                display(Math(head + " = " + text))
+                parts.append(_math_block(head + " = " + text))
             else:
-                display(Math(head + r",\ \text{first row: } " + _latex(J[0, :])))
-                display(Markdown(f"The full matrix runs to {len(text)} characters of LaTeX; "
-                                 "its pattern of nonzero (`*`) and zero (`.`) entries:\n\n"
-                                 f"```text\n{jacobian_structure(d, wrt, shapes)}\n```"))
+                parts.append(_math_block(head + r",\ \text{first row: } " + _latex(J[0, :])))
+                parts.append(f"The full matrix runs to {len(text)} characters of LaTeX; its "
+                             "pattern of nonzero (`*`) and zero (`.`) entries:\n\n"
+                             f"```text\n{jacobian_structure(d, wrt, shapes)}\n```")
         values = d.sample(np.random.default_rng(0), shapes)
         matrices = [(wrt, jacobian_numpy(d, wrt, shapes, values=values)) for wrt in d.inputs]
         widths = [max(J.shape[1], 2) for _, J in matrices]
@@ -140,39 +193,33 @@ class LayerPage:
             ax.set_ylabel("entry of vec(y)")
         fig.suptitle(f"{d.title}: Jacobians at a random point, {_shape_text(shapes)}")
         fig.tight_layout()
-        display(fig)          # the kernel's inline backend renders it as a PNG
+        image_path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(image_path, dpi=90, metadata={"Software": None})
         plt.close(fig)
+        parts.append(f"![Heat maps of the Jacobians of {d.title}]({image_link})")
+        return "\n\n".join(parts)
 
-    def show_stated(self) -> None:
+    def stated_text(self) -> str:
         """The stated closed-form VJP of every argument."""
         from derivations.latex import latex_stated
 
-        for wrt in self.d.inputs:
-            display(Math(rf"\frac{{\partial L}}{{\partial {_symbol(wrt)}}} = "
-                         + latex_stated(self.d, wrt)))
+        return "\n\n".join(
+            _math_block(rf"\frac{{\partial L}}{{\partial {_symbol(wrt)}}} = "
+                        + latex_stated(self.d, wrt)) for wrt in self.d.inputs)
 
-    def show_checks(self) -> None:
-        """Run this entry's checks now, show them, and fail the build if one fails."""
-        from derivations.checks import check_entry
-
-        d, rows, failures = self.d, [], []
-        for row in check_entry(d):
-            rows.append([row.check, f"`{row.wrt}`", row.shapes, _mark(row.exact),
-                         _error(row.max_rel_error), _optional_mark(row.numeric_passed),
-                         f"{row.seconds:.2f}"])
-            if not row.passed:
-                failures.append(f"d/d{row.wrt} ({row.check}) at {row.shapes}:\n{row.message}")
-        display(Markdown(
-            "Each row ran while this page was built. *exact*: the stated VJP minus "
-            "reshape(Jᵀ vec G) simplifies to zero (for a `transpose of` row: this "
-            "layout's VJPs are exactly the transposes of the other's). *max rel. error*: "
-            "netlib's `backward` against the lambdified Jᵀ g in float64 at a random "
-            "point with a random upstream gradient.\n\n"
-            + _markdown_table(["check", "with respect to", "shapes", "exact",
-                               "max rel. error", "numeric", "seconds"], rows)))
-        if failures:
-            raise CheckFailed(f"{d.name}: {len(failures)} check(s) failed while building "
-                              f"its page:\n" + "\n".join(failures))
+    @staticmethod
+    def checks_text(rows: list[Row]) -> str:
+        """The table of this entry's checks, as this build ran them."""
+        table = [[row.check, f"`{row.wrt}`", row.shapes, _mark(row.exact),
+                  _error(row.max_rel_error), _optional_mark(row.numeric_passed),
+                  f"{row.seconds:.2f}"] for row in rows]
+        return ("Each row ran during this build of the site. *exact*: the stated VJP minus "
+                "reshape(Jᵀ vec G) simplifies to zero (for a `transpose of` row: this "
+                "layout's VJPs are exactly the transposes of the other's). *max rel. "
+                "error*: netlib's `backward` against the lambdified Jᵀ g in float64 at a "
+                "random point with a random upstream gradient.\n\n"
+                + _markdown_table(["check", "with respect to", "shapes", "exact",
+                                   "max rel. error", "numeric", "seconds"], table))
 
 
 def _latex(matrix) -> str:
@@ -198,8 +245,11 @@ def mistakes_table(page_prefix: str = "layers/"):
     for r in results:
         m = r.mutant
         entry = registry[m.entry]
-        rows.append([m.description, f"[{entry.title}]({page_prefix}{m.entry}.md)", m.symptom,
-                     _caught(r.caught_by_finite_differences), _caught(r.caught_by_symbolic),
+        caught_by = [name for name, caught in (("finite differences",
+                                                  r.caught_by_finite_differences),
+                                                 ("symbolic", r.caught_by_symbolic)) if caught]
+        rows.append([f"{m.description} ([{entry.name}]({page_prefix}{m.entry}.md))", m.symptom,
+                     " and ".join(caught_by) if caught_by else "**missed**",
                      r.hint or "(none)", "slips through" if r.slips_square_ones else "caught"])
         if not (r.caught_by_finite_differences and r.caught_by_symbolic):
             unseen.append(f"{m.name}: finite differences caught it: "
@@ -208,15 +258,12 @@ def mistakes_table(page_prefix: str = "layers/"):
         f"{len(results)} mistakes; finite differences caught "
         f"{sum(r.caught_by_finite_differences for r in results)}, the symbolic check caught "
         f"{sum(r.caught_by_symbolic for r in results)}.\n\n"
-        + _markdown_table(["mistake", "entry", "symptom", "finite differences", "symbolic",
-                           "hint printed", "square shapes, all-ones g"], rows)))
+        + _markdown_table(["mistake (entry)", "symptom", "caught by",
+                           "hint the finite-difference report prints",
+                           "square shapes, all-ones g"], rows)))
     if unseen:
         raise CheckFailed("mistakes the checks did not catch:\n" + "\n".join(unseen))
     return results
-
-
-def _caught(caught: bool) -> str:
-    return "caught" if caught else "**missed**"
 
 
 def slipped_summary(results) -> None:

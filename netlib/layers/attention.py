@@ -28,7 +28,7 @@ Masked entries need no special case: :math:`P_{ij} = 0` makes
 :math:`K` enter :math:`S` on opposite sides, so their gradients do too.
 
 **Self-attention** (:class:`MultiHeadAttention`) is a documented composition:
-project :math:`Q = X W_q + b_q`, :math:`K = X W_k + b_k`, :math:`V = X W_v + b_v`,
+project :math:`Q = X W_q + b_q`, :math:`K = X W_k`, :math:`V = X W_v + b_v`,
 split the columns into heads, attend per head, concatenate and project out,
 :math:`Y = O W_o + b_o`. Because :math:`X` feeds all three projections, its
 gradient is the *sum* of three dense-layer VJPs.
@@ -87,7 +87,7 @@ class MultiHeadAttention(Layer):
     ``d_model // num_heads``):
 
     .. math::
-        Q = X W_q + b_q,\ K = X W_k + b_k,\ V = X W_v + b_v
+        Q = X W_q + b_q,\ K = X W_k,\ V = X W_v + b_v
         \quad (W_q, W_k, W_v \in \mathbb R^{d_\text{model} \times h d_h}),
     .. math::
         O^{(i)} = \operatorname{softmax}\big(Q^{(i)} K^{(i)\top}/\sqrt{d_h}\big) V^{(i)}, \qquad
@@ -119,7 +119,10 @@ class MultiHeadAttention(Layer):
     causal : bool
         Mask future positions.
     bias : bool
-        Whether the four projections have biases ``bq, bk, bv, bo``.
+        Whether the projections have biases ``bq, bv, bo``. There is no key
+        bias: adding :math:`b_k` to every key adds :math:`q_i \cdot b_k` to the
+        whole row :math:`i` of scores, which the softmax ignores, so its
+        gradient would be identically zero.
     rng : numpy.random.Generator, optional
         Randomness for the weights (Xavier initialisation, biases 0).
     dtype : float32 or float64
@@ -158,19 +161,19 @@ class MultiHeadAttention(Layer):
             self.params[f"W{name}"] = init_weight(self.d_model, inner, "xavier", rng, 0.0, dtype)
         self.params["Wo"] = init_weight(inner, self.d_model, "xavier", rng, 0.0, dtype)
         if bias:
-            for name, size in (("q", inner), ("k", inner), ("v", inner), ("o", self.d_model)):
+            for name, size in (("q", inner), ("v", inner), ("o", self.d_model)):
                 self.params[f"b{name}"] = np.zeros(size, dtype=dtype)
         self.grads = {key: np.zeros_like(value) for key, value in self.params.items()}
 
     @classmethod
-    def from_params(cls, Wq, Wk, Wv, Wo, bq=None, bk=None, bv=None, bo=None, *,
+    def from_params(cls, Wq, Wk, Wv, Wo, bq=None, bv=None, bo=None, *,
                     num_heads: int = 1, causal: bool = False) -> MultiHeadAttention:
         """Build a layer around given projections (copied); biases all or none."""
-        given = {"Wq": Wq, "Wk": Wk, "Wv": Wv, "Wo": Wo, "bq": bq, "bk": bk, "bv": bv, "bo": bo}
-        biases = [given[key] is not None for key in ("bq", "bk", "bv", "bo")]
+        given = {"Wq": Wq, "Wk": Wk, "Wv": Wv, "Wo": Wo, "bq": bq, "bv": bv, "bo": bo}
+        biases = [given[key] is not None for key in ("bq", "bv", "bo")]
         if any(biases) and not all(biases):
-            raise ValueError("MultiHeadAttention.from_params: expected all four biases or "
-                             "none, got only some")
+            raise ValueError("MultiHeadAttention.from_params: expected all three biases "
+                             "(bq, bv, bo) or none, got only some")
         Wq = np.asarray(Wq)
         d_model, inner = Wq.shape
         if inner % num_heads:
