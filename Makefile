@@ -6,7 +6,12 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check -q
 
-.PHONY: docs test venv clean browser-test
+.PHONY: docs test venv clean browser-test system-deps
+
+# Debian packages: Fashion-MNIST's IDX files and Chromium (tools/system-deps.sh
+# installs what is missing as root, or says what to install and stops).
+system-deps:
+	bash tools/system-deps.sh dataset-fashion-mnist chromium
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -14,12 +19,12 @@ $(PY):
 
 venv: $(PY)
 
-test: $(PY)
+test: $(PY) system-deps
 	$(PIP) install -e '.[test]'
 	$(PY) -m ruff check .
 	$(PY) -m pytest
 
-docs: $(PY)
+docs: $(PY) system-deps
 	$(PIP) install -e '.[docs]'
 	@start=$$(date +%s); \
 	$(PY) -m sphinx -j 2 -W --keep-going -T -b html -c . docs _build/html || exit 1; \
@@ -29,7 +34,7 @@ docs: $(PY)
 
 # Headless Chromium loads the built pages (run after `make docs`; needs the
 # Debian package chromium). Not part of `make test`: it tests the built site.
-browser-test: $(PY)
+browser-test: $(PY) system-deps
 	$(PIP) install -e '.[test]'
 	@test -f _build/html/index.html || { echo "browser-test: no site in _build/html; run make docs first"; exit 1; }
 	$(PY) -m pytest tests/test_site.py -m browser -q

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from netlib._validation import as_float_array, check_finite
+from netlib._validation import check_finite
 from netlib.layers.base import Layer
 
 
@@ -71,8 +71,10 @@ class Sequential:
 
     def forward(self, x: np.ndarray, *, check_finite_input: bool = True) -> np.ndarray:
         """Apply every layer in turn, keeping what backward needs."""
-        if check_finite_input:
-            x = as_float_array("Sequential", "x", x)
+        x = np.asarray(x)
+        # Only float input can hold NaN/inf; integer input (Embedding's token
+        # indices) goes straight to the first layer, which checks its dtype.
+        if check_finite_input and x.dtype.kind == "f":
             check_finite("Sequential", "x", x)
         for layer in self.layers:
             x = layer.forward(x)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from netlib._validation import as_float_array, check_finite
+from netlib._validation import check_finite
 from netlib.losses import Loss
 from netlib.model import Sequential
 from netlib.optim import Optimizer
@@ -86,8 +86,9 @@ def fit(model: Sequential, loss: Loss, optimizer: Optimizer, x, y, *, epochs: in
         if not isinstance(value, (int, np.integer)) or value < 1:
             raise ValueError(f"fit: expected {label} to be a positive integer, got {value!r}")
     axis = model.batch_axis
-    x = as_float_array("fit", "x", x)
-    check_finite("fit", "x", x)        # once here instead of once per batch
+    x = np.asarray(x)
+    if x.dtype.kind == "f":            # integer input is for Embedding; the layer checks it
+        check_finite("fit", "x", x)    # once here instead of once per batch
     y = np.asarray(y)
     n = x.shape[axis]
     n_y = y.shape[0] if (y.ndim == 1 or axis == 0) else y.shape[axis]

@@ -180,3 +180,29 @@ def test_predict_in_batches_equals_one_pass():
     model = nl.Sequential([nl.Dense(3, 4, rng=np.random.default_rng(0)), nl.ReLU()])
     x = RNG.standard_normal((10, 3))
     np.testing.assert_allclose(model.predict(x, batch_size=3), model.predict(x), rtol=1e-15)
+
+
+def test_skipping_the_data_gradient_keeps_parameter_gradients():
+    """fit() skips dL/dx of the first layer; nothing else may change."""
+    rng = np.random.default_rng(4)
+    model = nl.Sequential([nl.Dense(3, 4, rng=rng), nl.Tanh(), nl.Dense(4, 2, rng=rng)])
+    x, g = rng.standard_normal((5, 3)), rng.standard_normal((5, 2))
+    model.forward(x)
+    dx = model.backward(g)
+    full = {k: v.copy() for k, v in model.gradients().items()}
+    model.forward(x)
+    assert model.backward(g, input_gradient=False) is None
+    for key, value in model.gradients().items():
+        np.testing.assert_array_equal(value, full[key])
+    assert model[0].input_gradient is True            # restored after the call
+    model.forward(x)
+    np.testing.assert_array_equal(model.backward(g), dx)
+
+
+def test_sequential_accepts_token_indices_for_an_embedding_first_layer():
+    rng = np.random.default_rng(6)
+    model = nl.Sequential([nl.Embedding(7, 3, rng=rng), nl.Flatten(), nl.Dense(6, 2, rng=rng)])
+    tokens = np.array([[1, 4], [6, 1], [0, 0]])
+    assert model.forward(tokens).shape == (3, 2)
+    with pytest.raises(TypeError, match=r"Dense\(4, 2\).*float32 or float64.*int"):
+        nl.Sequential([nl.Dense(4, 2)]).forward(np.ones((3, 4), dtype=int))

@@ -22,7 +22,6 @@ from derivations import checks
 from derivations.checks import (
     NUMERIC_RTOL,
     check_exact,
-    check_exact_one,
     check_numeric,
     check_transpose,
     derived_vjp,
@@ -40,27 +39,12 @@ from derivations.registry import REGISTRY, get
 
 DERIVATIONS_DIR = Path(checks.__file__).parent
 
-CASES = [pytest.param(d, wrt, i, id=f"{d.name}-{wrt}-shapes{i}")
-         for d in REGISTRY.values() for i in range(len(d.shape_sets)) for wrt in d.inputs]
 TRANSPOSED = [pytest.param(d, id=d.name) for d in REGISTRY.values() if d.transpose_of]
 
 
-# -- every entry passes -----------------------------------------------------------------
-@pytest.mark.parametrize(("d", "wrt", "index"), CASES)
-def test_stated_vjp_equals_derived_exactly(d, wrt, index):
-    result = check_exact_one(d, wrt, d.shape_sets[index])
-    assert result.passed, result.message
-
-
-@pytest.mark.parametrize(("d", "wrt", "index"), CASES)
-def test_netlib_backward_matches_lambdified_jacobian(d, wrt, index):
-    results = check_numeric(d, d.shape_sets[index], np.random.default_rng(index))
-    (result,) = [r for r in results if r.wrt == wrt]
-    assert result.passed, (f"{d.name} d/d{wrt}: max rel error {result.max_rel_error:.3e}\n"
-                           f"netlib:   {result.netlib.ravel()}\n"
-                           f"symbolic: {result.symbolic.ravel()}")
-
-
+# The exact and lambdified checks of every entry run in test_registry.py (the
+# registry suite); here: the transposes, the registry's coverage and the checks'
+# power to reject wrong gradients.
 @pytest.mark.parametrize("d", TRANSPOSED)
 def test_column_layout_gradients_are_transposes_of_row_layout(d):
     results = check_transpose(d)

@@ -403,3 +403,39 @@ def test_residual_shares_parameters_and_mode_with_the_inner_layer():
     with pytest.raises(ValueError, match=r"Residual\(Dense\(3, 2\)\): expected the inner layer "
                                          r"to keep the input shape \(4, 3\)"):
         Residual(Dense(3, 2, rng=np.random.default_rng(0))).forward(np.zeros((4, 3)))
+
+
+class _MaxPoolToEveryTiedEntry(MaxPool2D):
+    """The mistake: every entry equal to the window's maximum receives g."""
+
+    def _backward(self, g):
+        dx = np.zeros(self._x_shape, dtype=g.dtype)
+        best = self.forward(self._x_for_test)
+        for offset in self._offsets:
+            entry = self._entry(self._x_for_test, offset)
+            self._entry(dx, offset)[...] += np.where(entry == best, g, 0)
+        return dx
+
+
+def test_max_pool_tie_rule_is_the_derivations_rule():
+    """At a tie finite differences are meaningless (no derivative); the derived
+    Jacobian's first-maximum Piecewise decides, and rejects routing to every tie."""
+    from derivations.registry import get
+
+    d = get("max_pool2d")
+    shapes = d.shape_sets[0]
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(shapes["x"])
+    x[0, 0, 0, 1] = x[0, 0, 1, 0] = x[0, 0, :2, :2].max() + 1.0    # a two-way tie
+    x[0, 1, 2, 2] = x[0, 1, 3, 3] = x[0, 1, 2:, 2:].max() + 1.0    # and a diagonal one
+    J = checks.jacobian_function(d, "x", shapes)({"x": x})
+    g = rng.standard_normal(d.output_shape(shapes))
+    expected = (J.T @ g.ravel()).reshape(x.shape)
+    g4 = g.reshape(MaxPool2D(2).forward(x).shape)
+    right = MaxPool2D(2)
+    right.forward(x)
+    close(right.backward(g4), expected, 1e-15, "netlib at a tie vs the derived Jacobian")
+    wrong = _MaxPoolToEveryTiedEntry(2)
+    wrong._x_for_test = x
+    wrong.forward(x)
+    assert not np.allclose(wrong.backward(g4), expected), "routing to every tie slipped through"

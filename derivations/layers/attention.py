@@ -160,7 +160,7 @@ class _Attention:
             shape_sets=tuple(c.shapes(self.bias) for c in self.cases),
             forward=self.forward,
             stated={name: self.stated(name) for name in inputs},
-            stated_latex=STATED_LATEX,
+            stated_latex={name: STATED_LATEX[name] for name in inputs},
             build=self.build,
             run=self.run,
             sample=uniform_sample(-1.0, 1.0),
@@ -193,7 +193,8 @@ ATTENTION = _Attention(False, False, AttentionCase(1, 3, 2, 1),
                        AttentionCase(1, 2, 3, 1)).derivation(
     name="attention",
     title="Self-attention (one head, projections without biases)",
-    definition_latex=_DEFINITION,
+    definition_latex=r"Y = \operatorname{softmax}\Big(\frac{(XW_q)(XW_k)^\top}{\sqrt{d_h}}\Big)"
+                     r"\,X W_v W_o",
     notes="netlib's MultiHeadAttention with num_heads=1; more heads split the "
           "projected columns into blocks and attend per block. No key bias: its "
           "gradient would be exactly zero (softmax ignores a per-row shift).",

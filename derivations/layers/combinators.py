@@ -1,43 +1,58 @@
-r"""The residual connection, restated around a dense layer: :math:`Y = X + (XW + \mathbf 1 b^\top)`.
+r"""The residual connection, restated around a layer norm: :math:`Y = X + \operatorname{LN}(X)`.
 
 The Jacobian of :math:`x \mapsto x + f(x)` is :math:`I + J_f`, so the input
-gradient is the upstream gradient (the skip path) plus the inner layer's:
-:math:`G + G W^\top`; the parameter gradients are the inner layer's alone.
-The inner map must keep the shape, so here :math:`W` is square (``d × d``);
-the batch axis keeps :math:`X` non-square.
+gradient is the upstream gradient (the skip path) plus the inner layer's,
+:math:`G + J_f^\top G`; the parameter gradients are the inner layer's alone.
+The inner map must keep the shape; a layer norm does, with parameters
+(:math:`\gamma, \beta`) that are not square matrices, and the pair is a
+transformer's sub-layer pattern. The inner VJPs are the layer-norm entry's
+(:mod:`derivations.layers.normalization`), each proved there on its own.
 """
 
 from __future__ import annotations
 
-import sympy
+from derivations.core import Derivation, uniform_sample
+from derivations.layers.normalization import (
+    EPS,
+    LAYER_NORM,
+    layer_norm,
+    stated_layer_norm_dx,
+)
+from netlib import LayerNorm, Residual
 
-from derivations.core import Derivation, ones_row
-from netlib import Dense, Residual
+
+def residual_layer_norm(symbols):
+    return symbols["x"] + layer_norm(symbols)
 
 
-def residual_dense(symbols):
-    X, W, b = symbols["x"], symbols["W"], symbols["b"]
-    return X + X * W + sympy.ones(X.rows, 1) * b
+def _build(values):
+    inner = LayerNorm(values["gamma"].shape[0], eps=float(EPS))
+    inner.params["gamma"][...] = values["gamma"]
+    inner.params["beta"][...] = values["beta"]
+    return Residual(inner)
 
 
 RESIDUAL = Derivation(
     name="residual",
-    title="Residual around a dense layer",
+    title="Residual around a layer norm",
     netlib_class=Residual,
-    definition_latex=r"Y = X + f(X),\quad f(X) = X W + \mathbf{1} b^\top",
-    inputs=("x", "W", "b"),
-    shape_sets=({"x": (3, 2), "W": (2, 2), "b": (2,)},
-                {"x": (2, 3), "W": (3, 3), "b": (3,)}),
-    forward=residual_dense,
+    definition_latex=r"Y = X + f(X),\quad f = \operatorname{LayerNorm}_{\gamma,\beta}",
+    inputs=("x", "gamma", "beta"),
+    shape_sets=LAYER_NORM.shape_sets,
+    forward=residual_layer_norm,
     stated={
-        # Skip path + inner path.
-        "x": lambda G, s: G + G * s["W"].T,
-        "W": lambda G, s: s["x"].T * G,
-        "b": lambda G, s: ones_row(G.rows) * G,
+        # Skip path + inner path; the parameters are reached through f only.
+        "x": lambda G, s: G + stated_layer_norm_dx(G, s),
+        "gamma": LAYER_NORM.stated["gamma"],
+        "beta": LAYER_NORM.stated["beta"],
     },
-    stated_latex={"x": r"G + G W^\top", "W": r"X^\top G", "b": r"G^\top \mathbf{1}"},
-    build=lambda values: Residual(Dense.from_params(values["W"], values["b"])),
+    stated_latex={"x": r"G + J_f^\top G", "gamma": LAYER_NORM.stated_latex["gamma"],
+                  "beta": LAYER_NORM.stated_latex["beta"]},
+    build=_build,
+    sample=uniform_sample(ranges={"gamma": (0.5, 2.0)}),
+    hyper={"eps": EPS},
     notes="The combinator shares the inner layer's params and grads dicts, so "
-          "optimizers and checks see W and b under their own names. In a "
-          "transformer block the inner layer is a MultiHeadAttention.",
+          "optimizers and checks see gamma and beta under their own names. In a "
+          "transformer block the inner layer is a MultiHeadAttention or an MLP.",
 )
+

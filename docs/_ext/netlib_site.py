@@ -7,9 +7,10 @@ Three jobs, all done before Sphinx reads a single source file:
    at every build: ``docs/layers/<name>.md`` from the one template
    ``docs/_ext/layer_page.md.tmpl``, plus ``docs/layers/index.md`` listing them
    in registry order. Pages of entries that left the registry are removed.
-   Files are rewritten only when their text changes, so Sphinx and
-   jupyter-cache see an unchanged page as unchanged. ``docs/layers/`` is
-   generated (git-ignored); nobody edits it by hand.
+   Files are rewritten only when their text changes, so Sphinx sees an
+   unchanged page as unchanged. ``docs/layers/`` (pages, and heat maps in
+   ``docs/layers/_heatmaps/``) is generated and git-ignored; nobody edits it
+   by hand.
 
 2. **No stale check results.** jupyter-cache keys an executed page on the code
    of its cells. The pages import ``netlib`` and ``derivations``, whose code
@@ -244,10 +245,17 @@ def registry_results(app, names: list[str], page_dir: Path) -> dict:
     started = time.perf_counter()
     workers = max(1, min(len(names), os.cpu_count() or 1, 2))
     work = functools.partial(_entry_work, page_dir=str(page_dir))
+    results = {}
     if workers > 1:
         context = multiprocessing.get_context("fork")
         with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
-            results = dict(zip(names, pool.map(work, names), strict=True))
+            futures = {pool.submit(work, name): name for name in names}
+            for future in concurrent.futures.as_completed(futures):
+                results[futures[future]] = future.result()
+                logger.info(f"netlib_site: checked {futures[future]} "
+                            f"({len(results)}/{len(names)}, "
+                            f"{time.perf_counter() - started:.0f} s)")
+        results = {name: results[name] for name in names}     # registry order
     else:
         results = {name: work(name) for name in names}
     failures = [f"{name} d/d{row['wrt']} ({row['check']}) at {row['shapes']}:\n"

@@ -19,10 +19,11 @@ import numpy as np
 from IPython.display import Markdown, display
 
 #: Above this many characters of LaTeX a Jacobian is shown by its pattern of
-#: nonzeros and one of its rows instead of entry by entry (MathJax lays out
-#: a few thousand characters quickly; the softmax Jacobian runs to tens of
-#: thousands and says nothing more than its row does).
-MAX_LATEX_CHARS = 6000
+#: nonzeros and its first nonzero entry instead of entry by entry. MathJax
+#: refuses TeX longer than its internal buffer (5 KiB after macro expansion:
+#: "MathJax internal buffer size exceeded"), and an attention Jacobian runs
+#: to tens of thousands of characters that say no more than one entry does.
+MAX_LATEX_CHARS = 4000
 
 
 class CheckFailed(AssertionError):
@@ -175,11 +176,21 @@ class LayerPage:
             text = _latex(J)
             if len(text) <= MAX_LATEX_CHARS:
                 parts.append(_math_block(head + " = " + text))
-            else:
-                parts.append(_math_block(head + r",\ \text{first row: } " + _latex(J[0, :])))
-                parts.append(f"The full matrix runs to {len(text)} characters of LaTeX; its "
-                             "pattern of nonzero (`*`) and zero (`.`) entries:\n\n"
-                             f"```text\n{jacobian_structure(d, wrt, shapes)}\n```")
+                continue
+            parts.append(_math_block(head))
+            parts.append(f"The full matrix runs to {len(text)} characters of LaTeX; its "
+                         "pattern of nonzero (`*`) and zero (`.`) entries:\n\n"
+                         f"```text\n{jacobian_structure(d, wrt, shapes)}\n```")
+            nonzero = [(i, j) for i in range(J.rows) for j in range(J.cols) if J[i, j] != 0]
+            if nonzero:
+                i, j = nonzero[0]
+                entry = _latex(J[i, j])
+                if len(entry) <= MAX_LATEX_CHARS:
+                    parts.append("Its first nonzero entry:\n\n" + _math_block(
+                        rf"(J_{{{wrt}}})_{{{i},{j}}} = {entry}"))
+                else:
+                    parts.append(f"Even its first nonzero entry runs to {len(entry)} "
+                                 "characters of LaTeX.")
         values = d.sample(np.random.default_rng(0), shapes)
         matrices = [(wrt, jacobian_numpy(d, wrt, shapes, values=values)) for wrt in d.inputs]
         widths = [max(J.shape[1], 2) for _, J in matrices]
