@@ -206,3 +206,15 @@ def test_sequential_accepts_token_indices_for_an_embedding_first_layer():
     assert model.forward(tokens).shape == (3, 2)
     with pytest.raises(TypeError, match=r"Dense\(4, 2\).*float32 or float64.*int"):
         nl.Sequential([nl.Dense(4, 2)]).forward(np.ones((3, 4), dtype=int))
+
+
+def test_set_params_copies_into_the_same_arrays_and_refuses_wrong_shapes():
+    layer = nl.Dense(3, 2, rng=np.random.default_rng(0))
+    W = layer.params["W"]
+    layer.set_params(W=np.arange(6.0).reshape(3, 2))
+    assert layer.params["W"] is W and W[2, 1] == 5.0
+    with pytest.raises(ValueError, match=r"Dense\(3, 2\)\.set_params: expected W of shape "
+                                         r"\(3, 2\), got shape \(2, 3\)"):
+        layer.set_params(W=np.zeros((2, 3)))
+    with pytest.raises(ValueError, match=r"expected parameters named \['W', 'b'\], got 'w'"):
+        layer.set_params(w=np.zeros((3, 2)))

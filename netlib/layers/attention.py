@@ -181,13 +181,8 @@ class MultiHeadAttention(Layer):
                              f"to split into {num_heads} heads, got a remainder")
         layer = cls(d_model, num_heads, d_head=inner // num_heads, causal=causal,
                     bias=all(biases), dtype=Wq.dtype)
-        for key, value in layer.params.items():
-            given_value = np.asarray(given[key])
-            if given_value.shape != value.shape:
-                raise ValueError(f"MultiHeadAttention.from_params: expected {key} of shape "
-                                 f"{value.shape}, got shape {given_value.shape}")
-            value[...] = given_value
-        return layer
+        return layer.set_params("MultiHeadAttention.from_params",
+                                **{key: given[key] for key in layer.params})
 
     def describe(self):
         extra = "" if "bo" in self.params else ", bias=False"

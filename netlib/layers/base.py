@@ -79,6 +79,27 @@ class Layer:
             check_same_shape(who, "g", g, self._y_shape, "the shape of this layer's output y")
         return self._backward(g)
 
+    def set_params(self, who: str | None = None, **values) -> Layer:
+        """Copy given values into the parameters, refusing a wrong name or shape.
+
+        The arrays in :attr:`params` stay the same objects (an optimizer or a
+        ``Sequential.parameters()`` view keeps pointing at them); values are
+        converted to the parameters' dtype. ``who`` names the caller in errors
+        (e.g. ``"Dense.from_params"``).
+        """
+        who = who or f"{self.describe()}.set_params"
+        for key, value in values.items():
+            if key not in self.params:
+                raise ValueError(f"{who}: expected parameters named {sorted(self.params)}, "
+                                 f"got {key!r}")
+            target = self.params[key]
+            value = as_float_array(who, key, value, target.dtype)
+            if value.shape != target.shape:
+                raise ValueError(f"{who}: expected {key} of shape {target.shape}, "
+                                 f"got shape {value.shape}")
+            target[...] = value
+        return self
+
     @property
     def dtype(self):
         """The computation dtype: the parameters' dtype, or ``None`` (input's)."""

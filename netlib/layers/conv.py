@@ -228,14 +228,8 @@ class Conv2D(Layer):
         o, c, kh, kw = W.shape
         layer = cls(c, o, (kh, kw), stride=stride, padding=padding, bias=b is not None,
                     init="normal", std=0.0, dtype=W.dtype)
-        layer.params["W"][...] = W
-        if b is not None:
-            b = as_float_array("Conv2D.from_params", "b", b, W.dtype)
-            if b.shape != (o,):
-                raise ValueError(f"Conv2D.from_params: expected b of shape ({o},), "
-                                 f"got shape {b.shape}")
-            layer.params["b"][...] = b
-        return layer
+        values = {"W": W} if b is None else {"W": W, "b": b}
+        return layer.set_params("Conv2D.from_params", **values)
 
     def describe(self):
         extra = "" if "b" in self.params else ", bias=False"

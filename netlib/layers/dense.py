@@ -127,14 +127,8 @@ class Dense(Layer):
         in_features, out_features = W.shape if layout == "rows" else W.shape[::-1]
         layer = cls(in_features, out_features, bias=b is not None, dtype=W.dtype,
                     layout=layout, init="normal", std=0.0)
-        layer.params["W"][...] = W
-        if b is not None:
-            b = as_float_array("Dense.from_params", "b", b, W.dtype)
-            if b.shape != (out_features,):
-                raise ValueError(f"Dense.from_params: expected b of shape ({out_features},), "
-                                 f"got shape {b.shape}")
-            layer.params["b"][...] = b
-        return layer
+        values = {"W": W} if b is None else {"W": W, "b": b}
+        return layer.set_params("Dense.from_params", **values)
 
     def describe(self) -> str:
         extra = "" if "b" in self.params else ", bias=False"

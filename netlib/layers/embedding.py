@@ -86,8 +86,7 @@ class Embedding(Layer):
             raise ValueError(f"Embedding.from_params: expected W with 2 dimensions "
                              f"(num_embeddings, dim), got shape {W.shape}")
         layer = cls(W.shape[0], W.shape[1], std=0.0, dtype=W.dtype)
-        layer.params["W"][...] = W
-        return layer
+        return layer.set_params("Embedding.from_params", W=W)
 
     def describe(self):
         return f"Embedding({self.num_embeddings}, {self.dim})"
