@@ -103,7 +103,7 @@ IDENTITIES: tuple[Identity, ...] = (
     Identity("determinants", "det(A @ X @ B)", "X", "det(A @ X @ B) * inv(X).T",
              "Cookbook (51)", ("A=nxn", "B=nxn")),
     Identity("determinants", "log(det(X))", "X", "inv(X).T", "Cookbook §2.1.2, ln|det X|"),
-    Identity("determinants", "det(inv(X))", "X", "-det(inv(X)) * inv(X).T", "Cookbook (62)"),
+    Identity("determinants", "det(inv(X))", "X", "-det(inv(X)) * inv(X).T", "Cookbook §2.1.1"),
     # ----- norms -----
     Identity("norms", "norm2(x - a)", "x", "(x - a) / norm2(x - a)", "Cookbook (129)", _VEC),
     Identity("norms", "x.T @ x", "x", "2 * x", "Cookbook (131)", ("x=nx1",)),
