@@ -60,7 +60,11 @@ rounding accumulated in :math:`f` and in the sums; it was fixed from this
 analysis, never adjusted to make a test pass. A wrong gradient errs by a
 fraction of :math:`\Gamma` itself, eight orders of magnitude above the bound.
 The assumption fails near a singularity (``log p`` with ``p`` near 0) or a kink:
-check at points away from them.
+check at points away from them. :math:`F` also undercounts rounding when
+:math:`f` is itself a small difference of large terms that the checker cannot
+see (a cross-entropy of a sample classified with great confidence: ``lse(z) -
+z_y`` with both terms large): check such losses at samples that are not yet
+fitted, rather than raising ``K``.
 
 Kinks
 -----
