@@ -11,6 +11,7 @@ input gradient to the layer before it. No Jacobian is ever multiplied out.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
 
 import numpy as np
@@ -95,8 +96,21 @@ class Sequential:
         if skip:
             previous, first.input_gradient = first.input_gradient, False
         try:
+            private = False             # the caller's g is never overwritten
             for layer in reversed(self.layers):
-                g = layer.backward(g)
+                if private and isinstance(layer, Layer):
+                    g = layer.backward(g, overwrite_g=True)
+                else:
+                    g = layer.backward(g)
+                # Speed: a gradient that owns its memory (not a view) and that
+                # only our variable g refers to (CPython's count is 2: g and
+                # getrefcount's argument) is a temporary nobody else can see,
+                # so the next layer may write its result into it (ReLU does,
+                # saving an allocation). A layer that keeps a reference to what
+                # it returned, or returns a view of someone's array, fails the
+                # test. numpy elides its own temporaries by the same rule.
+                private = (type(g) is np.ndarray and g.base is None
+                           and sys.getrefcount(g) == 2)
         finally:
             if skip:
                 first.input_gradient = previous     # restored, even after an error

@@ -4,6 +4,8 @@ Gradient correctness against SymPy and finite differences is tested over the
 registry (test_registry.py); here we test what a user relies on besides it.
 """
 
+import weakref
+
 import numpy as np
 import pytest
 
@@ -29,10 +31,14 @@ def test_elementwise_forward_matches_definition(make, reference):
 
 
 def test_softmax_rows_sum_to_one_and_log_softmax_is_its_log():
-    x = RNG.standard_normal((4, 7)) * 5
+    # Own generator: the result must not depend on which tests ran before.
+    x = np.random.default_rng(7).standard_normal((4, 7)) * 5
     p = nl.Softmax().forward(x)
     np.testing.assert_allclose(p.sum(axis=1), np.ones(4), rtol=1e-14)
-    np.testing.assert_allclose(nl.LogSoftmax().forward(x), np.log(p), rtol=1e-12)
+    # Compared through exp, not log: log(p) of a p within 1e-5 of 1 amplifies
+    # p's rounding by 1e5, while exp(log p) keeps a relative error of about
+    # |log p| * eps <= 40 * 2.2e-16 here.
+    np.testing.assert_allclose(np.exp(nl.LogSoftmax().forward(x)), p, rtol=1e-13)
     reference = np.exp(x) / np.exp(x).sum(axis=1, keepdims=True)
     np.testing.assert_allclose(p, reference, rtol=1e-13)
 
@@ -197,6 +203,52 @@ def test_skipping_the_data_gradient_keeps_parameter_gradients():
     assert model[0].input_gradient is True            # restored after the call
     model.forward(x)
     np.testing.assert_array_equal(model.backward(g), dx)
+
+
+class _ReturnsNewGradient(nl.Layer):
+    """A test layer: y = 2x; keeps a weak or a strong reference to the dL/dx it returns."""
+
+    def __init__(self, keep_strong: bool) -> None:
+        super().__init__()
+        self.keep_strong, self.returned, self.kept = keep_strong, None, None
+
+    def _forward(self, x):
+        return 2 * x
+
+    def _backward(self, g):
+        dx = 2 * g
+        if self.keep_strong:
+            self.kept = dx                      # someone else can now see dx
+        self.returned = weakref.ref(dx)         # a weak reference counts for nothing
+        return dx
+
+
+def test_sequential_lets_relu_overwrite_only_temporaries():
+    """The in-place ReLU backward inside Sequential changes nothing anyone can see."""
+    rng = np.random.default_rng(11)
+    x, g = rng.standard_normal((5, 4)), rng.standard_normal((5, 4))
+    expected = 2 * g * (2 * x > 0)
+    # A temporary from the layer above: ReLU writes into it (no allocation).
+    producer = _ReturnsNewGradient(keep_strong=False)
+    model = nl.Sequential([nl.ReLU(), producer])
+    model.forward(x)
+    g_before = g.copy()
+    dx = model.backward(g)
+    np.testing.assert_array_equal(dx, expected)
+    assert dx is producer.returned()
+    np.testing.assert_array_equal(g, g_before)              # the caller's g untouched
+    # The layer above kept a reference: ReLU must allocate instead.
+    keeper = _ReturnsNewGradient(keep_strong=True)
+    model = nl.Sequential([nl.ReLU(), keeper])
+    model.forward(x)
+    dx = model.backward(g)
+    np.testing.assert_array_equal(dx, expected)
+    np.testing.assert_array_equal(keeper.kept, 2 * g)
+    # Identity hands the caller's own array down: it must not be overwritten.
+    model = nl.Sequential([nl.ReLU(), nl.Identity()])
+    model.forward(x)
+    np.testing.assert_array_equal(model.backward(g), g * (x > 0))
+    np.testing.assert_array_equal(g, g_before)
 
 
 def test_sequential_accepts_token_indices_for_an_embedding_first_layer():

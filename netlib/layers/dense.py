@@ -166,7 +166,7 @@ class Dense(Layer):
             # on the right). Shapes agree only in this order.
             np.matmul(x.T, g, out=grads["W"])
             if "b" in grads:
-                np.sum(g, axis=0, out=grads["b"])    # b is reused by every row
+                np.add.reduce(g, axis=0, out=grads["b"])    # b is reused by every row
             # Speed: for the first layer dL/dx is the gradient of the data,
             # which no one uses; skipping it saves a product as large as the
             # forward one (see Layer.input_gradient).
@@ -175,5 +175,5 @@ class Dense(Layer):
         # every matrix transposed, hence the reversed products.
         np.matmul(g, x.T, out=grads["W"])
         if "b" in grads:
-            np.sum(g, axis=1, out=grads["b"])        # b is reused by every column
+            np.add.reduce(g, axis=1, out=grads["b"])    # b is reused by every column
         return W.T @ g if self.input_gradient else None
