@@ -19,9 +19,16 @@ netlib and numpy gather each batch with ``np.take(x, index, axis=0)`` (torch
 with the equivalent ``x[index]`` on a tensor); the gather is memory-bound and
 costs about 60 microseconds per batch, outside the matrix products.
 
-Repetitions are interleaved (netlib, numpy, torch, gemm, netlib, ...) so the
-noise of a shared machine hits every contender alike; ratios are taken within
-a repetition and the median over repetitions is reported.
+netlib, numpy and gemm take turns within each epoch: every one trains on a
+chunk of 100 batches (about 0.1 s), then the next one does, the order rotating
+from chunk to chunk, so that the noise of a shared machine, which comes in
+bursts of seconds, hits all three alike. Each turn starts with cold caches
+(the contender's weights and buffers come back from memory); with turns of 20
+batches that start cost lowered netlib's roofline fraction by about 0.03,
+with 100 batches it is lost in the noise. PyTorch then trains its epoch in one
+piece (its own thread pool does not take turns well, see ``run``). A
+repetition is one epoch of every contender; ratios are taken within a
+repetition and the median over repetitions is reported.
 
 ``gemm`` is the roofline: the eight matrix products one training step needs
 (three forward, three weight gradients, two input gradients; the data's own
@@ -96,9 +103,14 @@ def epoch_flops(n: int, batch: int) -> int:
     return per_sample * n
 
 
-# -- contenders: each returns the epoch's mean training loss --------------------------------
+# -- contenders ----------------------------------------------------------------------------
+#
+# Each contender is a generator over the epoch's chunks (lists of consecutive
+# batches): it trains on one chunk, yields that chunk's (wall, cpu) time, and
+# finally returns the epoch's mean training loss. The driver advances all of
+# them chunk by chunk, so that they take turns every few milliseconds.
 
-def netlib_epoch(weights, x, y, batches, lr):
+def netlib_epoch(weights, x, y, chunks, lr):
     layers = []
     for index, (W, b) in enumerate(weights):
         layers.append(Dense.from_params(W, b))
@@ -106,53 +118,58 @@ def netlib_epoch(weights, x, y, batches, lr):
             layers.append(ReLU())
     model, loss, optimizer = Sequential(layers), SoftmaxCrossEntropy(), SGD(lr)
     params, grads = model.parameters(), model.gradients()
-    start = clock()
     total = 0.0
-    for index in batches:
-        pred = model.forward(np.take(x, index, axis=0), check_finite_input=False)
-        total += loss.forward(pred, y[index]) * len(index)
-        model.backward(loss.backward(), input_gradient=False)
-        optimizer.step(params, grads)
-    return elapsed(start), total / len(x)
+    for chunk in chunks:
+        start = clock()
+        for index in chunk:
+            pred = model.forward(np.take(x, index, axis=0), check_finite_input=False)
+            total += loss.forward(pred, y[index]) * len(index)
+            model.backward(loss.backward(), input_gradient=False)
+            optimizer.step(params, grads)
+        yield elapsed(start)
+    return total / len(x)
 
 
-def numpy_epoch(weights, x, y, batches, lr):
+def numpy_epoch(weights, x, y, chunks, lr):
     (W1, b1), (W2, b2), (W3, b3) = [(W.copy(), b.copy()) for W, b in weights]
     lr = x.dtype.type(lr)
-    start = clock()
     total = 0.0
-    for index in batches:
-        xb, yb, n = np.take(x, index, axis=0), y[index], len(index)
-        rows = np.arange(n)
-        h1 = xb @ W1
-        h1 += b1
-        np.maximum(h1, 0, out=h1)
-        h2 = h1 @ W2
-        h2 += b2
-        np.maximum(h2, 0, out=h2)
-        z = h2 @ W3
-        z += b3
-        z -= z.max(axis=1, keepdims=True)
-        np.exp(z, out=z)
-        z /= z.sum(axis=1, keepdims=True)                 # z is now the softmax p
-        total -= float(np.log(z[rows, yb]).sum())
-        z[rows, yb] -= 1
-        z *= x.dtype.type(1 / n)                          # dL/dlogits = (p - onehot)/n
-        dW3, db3 = h2.T @ z, z.sum(axis=0)
-        g = z @ W3.T
-        g *= h2 > 0
-        dW2, db2 = h1.T @ g, g.sum(axis=0)
-        g = g @ W2.T
-        g *= h1 > 0
-        dW1, db1 = xb.T @ g, g.sum(axis=0)
-        for param, grad in ((W1, dW1), (b1, db1), (W2, dW2), (b2, db2), (W3, dW3), (b3, db3)):
-            grad *= lr
-            param -= grad
-    return elapsed(start), total / len(x)
+    for chunk in chunks:
+        start = clock()
+        for index in chunk:
+            xb, yb, n = np.take(x, index, axis=0), y[index], len(index)
+            rows = np.arange(n)
+            h1 = xb @ W1
+            h1 += b1
+            np.maximum(h1, 0, out=h1)
+            h2 = h1 @ W2
+            h2 += b2
+            np.maximum(h2, 0, out=h2)
+            z = h2 @ W3
+            z += b3
+            z -= z.max(axis=1, keepdims=True)
+            np.exp(z, out=z)
+            z /= z.sum(axis=1, keepdims=True)                 # z is now the softmax p
+            total -= float(np.log(z[rows, yb]).sum())
+            z[rows, yb] -= 1
+            z *= x.dtype.type(1 / n)                          # dL/dlogits = (p - onehot)/n
+            dW3, db3 = h2.T @ z, z.sum(axis=0)
+            g = z @ W3.T
+            g *= h2 > 0
+            dW2, db2 = h1.T @ g, g.sum(axis=0)
+            g = g @ W2.T
+            g *= h1 > 0
+            dW1, db1 = xb.T @ g, g.sum(axis=0)
+            for param, grad in ((W1, dW1), (b1, db1), (W2, dW2), (b2, db2), (W3, dW3),
+                                (b3, db3)):
+                grad *= lr
+                param -= grad
+        yield elapsed(start)
+    return total / len(x)
 
 
 def make_torch_epoch(torch):
-    def torch_epoch(weights, x, y, batches, lr):
+    def torch_epoch(weights, x, y, chunks, lr):
         dtype = torch.float32 if x.dtype == np.float32 else torch.float64
         linears = [torch.nn.Linear(W.shape[0], W.shape[1], dtype=dtype) for W, _ in weights]
         with torch.no_grad():
@@ -164,68 +181,105 @@ def make_torch_epoch(torch):
         criterion = torch.nn.CrossEntropyLoss()
         optimizer = torch.optim.SGD(model.parameters(), lr=lr)
         xt, yt = torch.from_numpy(x), torch.from_numpy(y)
-        torch_batches = [torch.from_numpy(index) for index in batches]
-        start = clock()
+        torch_chunks = [[torch.from_numpy(index) for index in chunk] for chunk in chunks]
         total = 0.0
-        for index in torch_batches:
-            optimizer.zero_grad(set_to_none=True)
-            loss = criterion(model(xt[index]), yt[index])
-            loss.backward()
-            optimizer.step()
-            total += loss.item() * len(index)
-        return elapsed(start), total / len(x)
+        for chunk in torch_chunks:
+            start = clock()
+            for index in chunk:
+                optimizer.zero_grad(set_to_none=True)
+                loss = criterion(model(xt[index]), yt[index])
+                loss.backward()
+                optimizer.step()
+                total += loss.item() * len(index)
+            yield elapsed(start)
+        return total / len(x)
     return torch_epoch
 
 
-def gemm_epoch(weights, x, y, batches, lr):
+def gemm_epoch(weights, x, y, chunks, lr):
     """Only the eight matrix products per batch, into preallocated outputs."""
     (W1, _), (W2, _), (W3, _) = weights
-    dtype, full = x.dtype, len(batches[0])
+    dtype, full = x.dtype, len(chunks[0][0])
     xb = np.ascontiguousarray(x[:full])
     out = {name: np.empty(shape, dtype) for name, shape in {
         "h1": (full, 256), "h2": (full, 128), "z": (full, 10), "dW1": W1.shape,
         "dW2": W2.shape, "dW3": W3.shape, "g2": (full, 128), "g1": (full, 256)}.items()}
-    start = clock()
-    for index in batches:
-        n = len(index)
-        xs = xb[:n]
-        h1, h2, z = out["h1"][:n], out["h2"][:n], out["z"][:n]
-        g2, g1 = out["g2"][:n], out["g1"][:n]
-        np.matmul(xs, W1, out=h1)
-        np.matmul(h1, W2, out=h2)
-        np.matmul(h2, W3, out=z)
-        np.matmul(h2.T, z, out=out["dW3"])
-        np.matmul(z, W3.T, out=g2)
-        np.matmul(h1.T, g2, out=out["dW2"])
-        np.matmul(g2, W2.T, out=g1)
-        np.matmul(xs.T, g1, out=out["dW1"])
-    return elapsed(start), float("nan")
+    for chunk in chunks:
+        start = clock()
+        for index in chunk:
+            n = len(index)
+            xs = xb[:n]
+            h1, h2, z = out["h1"][:n], out["h2"][:n], out["z"][:n]
+            g2, g1 = out["g2"][:n], out["g1"][:n]
+            np.matmul(xs, W1, out=h1)
+            np.matmul(h1, W2, out=h2)
+            np.matmul(h2, W3, out=z)
+            np.matmul(h2.T, z, out=out["dW3"])
+            np.matmul(z, W3.T, out=g2)
+            np.matmul(h1.T, g2, out=out["dW2"])
+            np.matmul(g2, W2.T, out=g1)
+            np.matmul(xs.T, g1, out=out["dW1"])
+        yield elapsed(start)
+    return float("nan")
 
 
 # -- driver ------------------------------------------------------------------------------------
+
+def interleaved_epoch(contenders, weights, x, y, chunks, lr):
+    """One epoch of every contender, taking turns chunk by chunk.
+
+    Returns ``{name: (wall, cpu, mean loss)}``. The turn order rotates from
+    chunk to chunk so that no contender always runs right after the same
+    other one (whose data it would find in, or evict from, the caches).
+    """
+    runs = {name: function(weights, x, y, chunks, lr) for name, function in contenders.items()}
+    wall, cpu = dict.fromkeys(runs, 0.0), dict.fromkeys(runs, 0.0)
+    names = list(runs)
+    for turn in range(len(chunks)):
+        for name in names[turn % len(names):] + names[:turn % len(names)]:
+            chunk_wall, chunk_cpu = next(runs[name])
+            wall[name] += chunk_wall
+            cpu[name] += chunk_cpu
+    result = {}
+    for name, run in runs.items():
+        try:
+            next(run)
+        except StopIteration as finished:       # the generator's return value
+            result[name] = (wall[name], cpu[name], finished.value)
+        else:
+            raise RuntimeError(f"{name}: more chunks than expected")
+    return result
+
 
 def run(dtype, args, torch):
     rng = np.random.default_rng(args.seed)
     x, y, source = load_inputs(args.samples, dtype, rng)
     order = rng.permutation(len(x))
     batches = [order[start:start + args.batch] for start in range(0, len(x), args.batch)]
+    chunks = [batches[start:start + args.chunk] for start in range(0, len(batches), args.chunk)]
     weights = initial_weights(rng, dtype)
-    contenders = {"netlib": netlib_epoch, "numpy": numpy_epoch}
+    # Two groups. netlib, numpy and gemm share numpy's BLAS and take turns by
+    # chunk. PyTorch has its own thread pool, whose idle threads spin for a
+    # while after each turn and would steal the cores from the others' turns
+    # (taking turns by chunk slowed every contender, torch threefold), so it
+    # trains its epoch in one piece after theirs, in the same repetition.
+    groups = [({"netlib": netlib_epoch, "numpy": numpy_epoch, "gemm": gemm_epoch}, chunks)]
     if torch is not None:
-        contenders["torch"] = make_torch_epoch(torch)
-    contenders["gemm"] = gemm_epoch
+        groups.append(({"torch": make_torch_epoch(torch)}, [batches]))
+    names = [name for contenders, _ in groups for name in contenders]
     # times[clock][name]: one entry per repetition, clock "wall" or "cpu".
-    times = {"wall": {name: [] for name in contenders}, "cpu": {name: [] for name in contenders}}
-    losses = {name: [] for name in contenders}
+    times = {"wall": {name: [] for name in names}, "cpu": {name: [] for name in names}}
+    losses = {name: [] for name in names}
     for _ in range(args.warmup):
-        for function in contenders.values():
-            function(weights, x, y, batches[:20], args.lr)
+        for contenders, _ in groups:
+            interleaved_epoch(contenders, weights, x, y, [batches[:20]], args.lr)
     for _ in range(args.repeats):
-        for name, function in contenders.items():      # interleaved
-            (wall, cpu), loss = function(weights, x, y, batches, args.lr)
-            times["wall"][name].append(wall)
-            times["cpu"][name].append(cpu)
-            losses[name].append(loss)
+        for contenders, group_chunks in groups:
+            for name, (wall, cpu, loss) in interleaved_epoch(contenders, weights, x, y,
+                                                             group_chunks, args.lr).items():
+                times["wall"][name].append(wall)
+                times["cpu"][name].append(cpu)
+                losses[name].append(loss)
     flops = epoch_flops(len(x), args.batch)
     return source, times, losses, flops
 
@@ -240,6 +294,8 @@ def main(argv=None):
     parser.add_argument("--warmup", type=int, default=1, help="short warm-up rounds")
     parser.add_argument("--samples", type=int, default=60_000)
     parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--chunk", type=int, default=100,
+                        help="batches a contender trains before the next one takes its turn")
     parser.add_argument("--lr", type=float, default=0.05)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--dtypes", default="float32,float64")
