@@ -1,13 +1,14 @@
 """Sphinx configuration of the netlib site.
 
 Sources live in ``docs/``; build with ``make docs`` (which runs
-``sphinx-build -W -T -b html -c . docs _build/html``).
+``sphinx -j 2 -W --keep-going -T -b html -c . docs _build/html``).
 
 Every MyST-NB page is executed during the build and a failing cell fails it.
 Executed notebooks are cached by jupyter-cache in ``.jupyter_cache``; the
 cache is keyed on the code of a page, so ``docs/_ext/netlib_site.py`` also
-clears it whenever a source file of ``netlib/`` or ``derivations/`` changes
-(otherwise a cached page would show check results of code that is gone).
+clears it whenever a source file of ``netlib/``, ``derivations/``,
+``examples/`` or ``docs/_ext/``, or the stored seed E data, changes
+(otherwise a cached page would show results of code or data that are gone).
 The per-layer pages in ``docs/layers/`` are written from the registry by the
 same extension before Sphinx reads the sources.
 """
@@ -74,7 +75,7 @@ autosummary_generate = True
 autosummary_imported_members = False
 # autosummary imports every submodule it lists; importing ``__main__`` would
 # run the command line. Mocked modules are left out of the listing.
-autosummary_mock_imports = ["derivations.__main__", "netlib.__main__"]
+autosummary_mock_imports = ["derivations.__main__"]
 # A package's ``__all__`` re-exports classes documented in their own modules.
 autodoc_default_options = {"members": True, "show-inheritance": True,
                            "ignore-module-all": True}

@@ -93,7 +93,7 @@ def initial_weights(rng, dtype):
             for fan_in, fan_out in itertools.pairwise(SIZES)]
 
 
-def epoch_flops(n: int, batch: int) -> int:
+def epoch_flops(n: int) -> int:
     """Floating-point operations of the eight matrix products over one epoch."""
     per_sample = 0
     for index, (fan_in, fan_out) in enumerate(itertools.pairwise(SIZES)):
@@ -280,7 +280,7 @@ def run(dtype, args, torch):
                 times["wall"][name].append(wall)
                 times["cpu"][name].append(cpu)
                 losses[name].append(loss)
-    flops = epoch_flops(len(x), args.batch)
+    flops = epoch_flops(len(x))
     return source, times, losses, flops
 
 
@@ -290,7 +290,8 @@ def median_ratio(times, a, b):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeats", type=int, default=5, help="interleaved repetitions (>= 5)")
+    parser.add_argument("--repeats", type=int, default=5,
+                        help="repetitions, at least 5 (medians of fewer say little)")
     parser.add_argument("--warmup", type=int, default=1, help="short warm-up rounds")
     parser.add_argument("--samples", type=int, default=60_000)
     parser.add_argument("--batch", type=int, default=128)
@@ -304,6 +305,8 @@ def main(argv=None):
                         help="limit numpy's BLAS (and so torch) to this many threads; by "
                              "default BLAS keeps its own setting")
     args = parser.parse_args(argv)
+    if args.repeats < 5:
+        parser.error(f"expected --repeats of at least 5, got {args.repeats}")
 
     if args.threads is not None:
         from threadpoolctl import threadpool_limits
@@ -317,7 +320,8 @@ def main(argv=None):
             import torch
         except ImportError:
             print("PyTorch is not installed: the torch column is skipped "
-                  "(pip install torch to add it).")
+                  "(to add it: pip install torch==2.13.0 on this machine, or your "
+                  "platform's CPU build; see benchmarks/README.md).")
     if torch is not None and threads is not None:
         # Same thread count as numpy's BLAS, so neither side gets more cores.
         torch.set_num_threads(threads)

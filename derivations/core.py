@@ -86,9 +86,13 @@ def uniform_sample(low: float = -2.0, high: float = 2.0, *, away_from_zero: floa
                    ranges: Mapping[str, tuple[float, float]] | None = None):
     """A ``sample(rng, shapes)`` drawing every argument uniformly from ``[low, high]``.
 
-    ``away_from_zero`` keeps ``|value| >= away_from_zero`` (kinks at 0, e.g.
-    ReLU, where the derivative does not exist); ``ranges`` overrides the
-    interval per argument name (probabilities in (0, 1)...).
+    With ``away_from_zero = a > 0`` (kinks at 0, e.g. ReLU, where the
+    derivative does not exist), each drawn value ``v`` is replaced by
+    ``sign(v) (a + |v|)`` (sign +1 for ``v = 0``), so with ``low <= 0 <= high``
+    the values fall in ``[-(a + |low|), -a] ∪ [a, a + high]`` (``±[a, a + 2]``
+    for the defaults), not in ``[low, high]``. ``ranges`` overrides the
+    interval per argument name (probabilities in (0, 1)...); arguments named
+    there are drawn from their interval as is, without the push away from zero.
     """
     ranges = dict(ranges or {})
 

@@ -32,6 +32,26 @@ def as_float_array(who: str, name: str, value, dtype=None) -> np.ndarray:
     return array
 
 
+def positive_ints(who: str, **sizes) -> tuple[int, ...]:
+    """Refuse sizes that are not positive integers; return them as ints, in order.
+
+    ``positive_ints("Dense", in_features=3, out_features=2)`` returns ``(3, 2)``;
+    ``in_features=0`` or ``2.5`` raises ``ValueError`` naming ``in_features``.
+    """
+    for label, size in sizes.items():
+        if not isinstance(size, (int, np.integer)) or size < 1:
+            raise ValueError(f"{who}: expected {label} to be a positive integer, got {size!r}")
+    return tuple(int(size) for size in sizes.values())
+
+
+def float_dtype(who: str, dtype) -> np.dtype:
+    """The parameters' dtype as ``np.dtype``, refusing anything but float32/float64."""
+    dtype = np.dtype(dtype)
+    if dtype not in FLOAT_DTYPES:
+        raise TypeError(f"{who}: expected dtype float32 or float64, got {dtype}")
+    return dtype
+
+
 def check_ndim(who: str, name: str, array: np.ndarray, ndim: int, layout: str) -> None:
     """Refuse arrays of the wrong rank, naming the axes the layer expects."""
     if array.ndim != ndim:

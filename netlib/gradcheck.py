@@ -444,7 +444,7 @@ def _compare(name, analytic, reference, tolerance, axis_sizes, mode) -> Argument
     if problem_text:
         hint = problem_text
         if a is not None:
-            hint += _shape_hint(a, reference, axis_sizes)
+            hint += _shape_hint(a, reference)
         return ArgumentCheck(name, reference.shape, mode, False, None, np.nan, np.nan, np.inf,
                              0.0, np.inf, hint, a, reference)
     tol = np.broadcast_to(np.asarray(tolerance, dtype=np.float64), reference.shape)
@@ -515,7 +515,7 @@ def _close(a: np.ndarray, b: np.ndarray) -> bool:
     return a.shape == b.shape and scale > 0 and bool(np.all(np.abs(a - b) <= 1e-6 * scale))
 
 
-def _shape_hint(a: np.ndarray, numeric: np.ndarray, axis_sizes: set[int]) -> str:
+def _shape_hint(a: np.ndarray, numeric: np.ndarray) -> str:
     if a.ndim == 2 and _close(a.T, numeric):
         return ("; analytic is the transpose of numeric (a missing or extra transpose, "
                 "or a swapped product order)")
@@ -652,7 +652,10 @@ def _to_float64(obj):
             # so that composite layers whose params alias their parts still work.
             for key in list(params):
                 params[key] = np.array(params[key], dtype=np.float64)
-            layer.grads = {key: np.zeros_like(value) for key, value in params.items()}
+            # In place too: a composite's grads dict may be its part's own.
+            fresh = {key: np.zeros_like(value) for key, value in params.items()}
+            layer.grads.clear()
+            layer.grads.update(fresh)
     return obj
 
 

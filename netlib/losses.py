@@ -55,8 +55,9 @@ class Loss:
 
     def forward(self, pred: np.ndarray, target: np.ndarray) -> float:
         """Return the loss of ``pred`` against ``target`` and keep its gradient."""
-        # Speed: the message prefix (describe()) is only built when a check
-        # fails; a step of a small network is dominated by such fixed costs.
+        # Speed: the logits' checks build their message prefix (describe())
+        # only when they fail; a step of a small network is dominated by such
+        # fixed costs.
         if not (type(pred) is np.ndarray and pred.dtype in FLOAT_DTYPES and pred.ndim == 2):
             who = self.describe()
             pred = as_float_array(who, self.pred_name, pred)

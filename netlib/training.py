@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from netlib._validation import check_finite
+from netlib._validation import check_finite, positive_ints
 from netlib.losses import Loss
 from netlib.model import Sequential
 from netlib.optim import Optimizer
@@ -88,9 +88,7 @@ def fit(model: Sequential, loss: Loss, optimizer: Optimizer, x, y, *, epochs: in
 
     if not isinstance(model, Sequential):
         raise TypeError(f"fit: expected a netlib Sequential model, got {type(model).__name__}")
-    for label, value in (("epochs", epochs), ("batch_size", batch_size)):
-        if not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"fit: expected {label} to be a positive integer, got {value!r}")
+    positive_ints("fit", epochs=epochs, batch_size=batch_size)
     axis = model.batch_axis
     x = np.asarray(x)
     if x.dtype.kind == "f":            # integer input is for Embedding; the layer checks it

@@ -251,6 +251,33 @@ def test_sequential_lets_relu_overwrite_only_temporaries():
     np.testing.assert_array_equal(g, g_before)
 
 
+def test_sequential_backward_through_layers_that_override_backward():
+    """A layer with its own backward(g) (no overwrite_g keyword) still works in a chain."""
+
+    class OwnBackward(nl.Layer):
+        def _forward(self, x):
+            return 3 * x
+
+        def backward(self, g):                  # a user's layer, older protocol
+            return 3 * g
+
+    rng = np.random.default_rng(12)
+    x, g = rng.standard_normal((5, 4)), rng.standard_normal((5, 2))
+    model = nl.Sequential([nl.Dense(4, 3, rng=rng), OwnBackward(), nl.Dense(3, 2, rng=rng)])
+    model.forward(x)
+    W2 = model[2].params["W"]
+    np.testing.assert_allclose(model.backward(g), 3 * g @ W2.T @ model[0].params["W"].T,
+                               rtol=1e-12)
+    # Embedding below a Dense: the Dense's dL/dx is a temporary.
+    model = nl.Sequential([nl.Embedding(6, 4, rng=rng), nl.Dense(4, 2, rng=rng)])
+    tokens = np.array([1, 5, 1])
+    model.forward(tokens)
+    assert model.backward(g[:3], input_gradient=False) is None
+    expected = np.zeros((6, 4))
+    np.add.at(expected, tokens, g[:3] @ model[1].params["W"].T)
+    np.testing.assert_allclose(model[0].grads["W"], expected, rtol=1e-12)
+
+
 def test_sequential_accepts_token_indices_for_an_embedding_first_layer():
     rng = np.random.default_rng(6)
     model = nl.Sequential([nl.Embedding(7, 3, rng=rng), nl.Flatten(), nl.Dense(6, 2, rng=rng)])

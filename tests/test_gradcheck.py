@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import netlib as nl
+from derivations.mutants import get_mutant
 from netlib import gradcheck
 from netlib.gradcheck import check_gradients, check_layer, check_model
 
@@ -81,12 +82,7 @@ def test_wrong_user_code_is_rejected_with_a_hint(mode, mistake):
 
 def test_transposed_dW_report_names_parameter_shows_values_and_says_transpose():
     """The issue's acceptance test: a transposed dW in a netlib layer."""
-
-    class TransposedWeightGradient(nl.Dense):
-        def _backward(self, g):
-            dx = super()._backward(g)
-            self.grads["W"] = g.T @ self._x       # (out, in) instead of (in, out)
-            return dx
+    TransposedWeightGradient = get_mutant("dense_dW_transposed").wrong   # dW = Gᵀ X
 
     layer = TransposedWeightGradient.from_params(np.arange(6.0).reshape(3, 2) / 7,
                                                  np.array([0.5, -0.25]))
@@ -105,12 +101,7 @@ def test_transposed_dW_report_names_parameter_shows_values_and_says_transpose():
 
 def test_square_transposed_dW_is_caught_by_values():
     """With square W there is no shape error; the values and the hint give it away."""
-
-    class TransposedWeightGradient(nl.Dense):
-        def _backward(self, g):
-            dx = super()._backward(g)
-            self.grads["W"] = (self._x.T @ g).T
-            return dx
+    TransposedWeightGradient = get_mutant("dense_dW_transposed").wrong
 
     layer = TransposedWeightGradient(3, 3, rng=np.random.default_rng(0))
     report = check_layer(layer, (4, 3))
@@ -219,6 +210,13 @@ def test_float32_layer_is_checked_in_float64_and_left_untouched():
         np.testing.assert_array_equal(value, before[key])
 
 
+def test_float32_composite_layer_keeps_its_grads_shared_with_its_part():
+    """Residual shares its inner layer's grads dict; the float64 copy must too."""
+    inner = nl.Dense(3, 3, rng=np.random.default_rng(5), dtype=np.float32)
+    report = check_layer(nl.Residual(inner), (4, 3))
+    assert report.passed, str(report)
+
+
 def test_upstream_all_ones_is_what_hides_a_wrong_bias_axis():
     """Why the checker draws a random upstream gradient: an all-ones g with
     square shapes lets a bias summed over the wrong axis through."""
@@ -282,10 +280,7 @@ def test_check_model_passes_correct_models(layout, case):
 @pytest.mark.parametrize("layout", ["rows", "columns"])
 def test_check_model_rejects_a_wrong_layer_deep_inside(layout):
     """One wrong layer in the middle: its parameter and everything before it fail."""
-
-    class SigmoidOfPreactivation(nl.Sigmoid):
-        def _backward(self, g):
-            return g * self._x * (1 - self._x)
+    SigmoidOfPreactivation = get_mutant("sigmoid_derivative_of_preactivation").wrong
 
     rng = np.random.default_rng(3)
     model = build_model(layout, rng, None, hidden=SigmoidOfPreactivation)

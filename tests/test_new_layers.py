@@ -389,6 +389,17 @@ def test_attention_errors():
     with pytest.raises(ValueError, match=r"expected all three biases \(bq, bv, bo\) or none"):
         MultiHeadAttention.from_params(np.eye(2), np.eye(2), np.eye(2), np.eye(2),
                                        bq=np.zeros(2))
+    with pytest.raises(ValueError, match=r"expected num_heads <= d_model .* got num_heads 4 "
+                                         r"> d_model 2"):
+        MultiHeadAttention(2, num_heads=4)
+    with pytest.raises(ValueError, match=r"from_params: expected Wq with 2 dimensions"):
+        MultiHeadAttention.from_params(np.ones(3), np.ones(3), np.ones(3), np.ones(3))
+    with pytest.raises(ValueError, match=r"from_params: expected num_heads to be a positive "
+                                         r"integer, got 0"):
+        MultiHeadAttention.from_params(np.eye(2), np.eye(2), np.eye(2), np.eye(2), num_heads=0)
+    # The weight initialiser shared with Dense names the layer that called it.
+    with pytest.raises(ValueError, match=r"^Conv2D: expected init 'he', 'xavier' or 'normal'"):
+        Conv2D(1, 1, 3, init="foo")
 
 
 def test_residual_shares_parameters_and_mode_with_the_inner_layer():
@@ -420,22 +431,24 @@ class _MaxPoolToEveryTiedEntry(MaxPool2D):
 def test_max_pool_tie_rule_is_the_derivations_rule():
     """At a tie finite differences are meaningless (no derivative); the derived
     Jacobian's first-maximum Piecewise decides, and rejects routing to every tie."""
+    from derivations.layers.pooling import MAX_CASES
     from derivations.registry import get
 
     d = get("max_pool2d")
     shapes = d.shape_sets[0]
+    case = MAX_CASES.cases[0]               # x (1, 2, 4, 5), window (2, 3), stride (2, 1)
+    assert shapes["x"] == case.x and case.kernel == (2, 3) and case.stride == (2, 1)
     rng = np.random.default_rng(0)
     x = rng.standard_normal(shapes["x"])
-    x[0, 0, 0, 1] = x[0, 0, 1, 0] = x[0, 0, :2, :2].max() + 1.0    # a two-way tie
-    x[0, 1, 2, 2] = x[0, 1, 3, 3] = x[0, 1, 2:, 2:].max() + 1.0    # and a diagonal one
+    x[0, 0, 0, 1] = x[0, 0, 1, 0] = x[0, 0, :2, :3].max() + 1.0    # a two-way tie
+    x[0, 1, 2, 2] = x[0, 1, 3, 4] = x[0, 1, 2:, 2:].max() + 1.0    # and a diagonal one
     J = checks.jacobian_function(d, "x", shapes)({"x": x})
     g = rng.standard_normal(d.output_shape(shapes))
     expected = (J.T @ g.ravel()).reshape(x.shape)
-    g4 = g.reshape(MaxPool2D(2).forward(x).shape)
-    right = MaxPool2D(2)
-    right.forward(x)
+    right = MaxPool2D(case.kernel, stride=case.stride)
+    g4 = g.reshape(right.forward(x).shape)
     close(right.backward(g4), expected, 1e-15, "netlib at a tie vs the derived Jacobian")
-    wrong = _MaxPoolToEveryTiedEntry(2)
+    wrong = _MaxPoolToEveryTiedEntry(case.kernel, stride=case.stride)
     wrong._x_for_test = x
     wrong.forward(x)
     assert not np.allclose(wrong.backward(g4), expected), "routing to every tie slipped through"

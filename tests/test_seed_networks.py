@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 import netlib as nl
+from derivations.mutants import get_mutant
 from netlib.data import make_synthetic
 from netlib.gradcheck import check_gradients, check_model
 
@@ -121,13 +122,6 @@ def test_in_layout_round_trip_gives_back_the_same_network():
 
 
 # -- the check catches a wrong gradient inside these networks ------------------------------
-class SigmoidSlopeOfInput(nl.Sigmoid):
-    """Wrong: the slope y(1 - y) evaluated at the input x instead of the output."""
-
-    def _backward(self, g):
-        return g * (self._x * (1 - self._x))
-
-
 class ReLUMaskFromUpstream(nl.ReLU):
     """Wrong: the ReLU mask taken from the upstream gradient's sign."""
 
@@ -135,7 +129,10 @@ class ReLUMaskFromUpstream(nl.ReLU):
         return g * (g > 0)
 
 
-MUTANTS = {nl.Sigmoid: SigmoidSlopeOfInput, nl.ReLU: ReLUMaskFromUpstream}
+# The sigmoid mistake is the catalogue's own (the slope y(1 - y) taken at the
+# input); the ReLU one is particular to this test (the mask taken from g).
+MUTANTS = {nl.Sigmoid: get_mutant("sigmoid_derivative_of_preactivation").wrong,
+           nl.ReLU: ReLUMaskFromUpstream}
 
 
 @pytest.mark.parametrize(("name", "which"), CASES)
@@ -160,8 +157,8 @@ def _seed_b_by_hand_problem(layout: str):
     """Standard-normal weights (gradients of order 1 in every layer), non-square shapes."""
     rng = np.random.default_rng(3)
     params = {"W1": rng.standard_normal((4, 3)), "b1": rng.standard_normal(4),
-              "W2": rng.standard_normal((4, 4)), "b2": rng.standard_normal(4),
-              "W3": rng.standard_normal((2, 4)), "b3": rng.standard_normal(2)}
+              "W2": rng.standard_normal((6, 4)), "b2": rng.standard_normal(6),
+              "W3": rng.standard_normal((2, 6)), "b3": rng.standard_normal(2)}
     x, target = rng.random((3, 5)), rng.standard_normal((2, 5))
     if layout == "rows":
         params = {k: v.T if v.ndim == 2 else v for k, v in params.items()}

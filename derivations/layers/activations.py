@@ -22,7 +22,7 @@ SHAPES = ({"x": (2, 3)}, {"x": (3, 4)})
 LEAKY_ALPHA = sympy.Rational(1, 5)
 
 
-def _times(derivative):
+def times_derivative(derivative):
     """The stated VJP ``G ⊙ f'(x)`` for a hand-written derivative ``f'``."""
     return lambda G, s: G.multiply_elementwise(s["x"].applyfunc(derivative))
 
@@ -64,7 +64,7 @@ RELU = Derivation(
     shape_sets=SHAPES,
     forward=elementwise(relu),
     # The mask is the sign of the *input*; 0 at the kink by convention.
-    stated={"x": _times(lambda x: sympy.Piecewise((1, x > 0), (0, True)))},
+    stated={"x": times_derivative(lambda x: sympy.Piecewise((1, x > 0), (0, True)))},
     stated_latex={"x": r"G \odot [X > 0]"},
     build=lambda values: ReLU(),
     sample=uniform_sample(away_from_zero=0.1),
@@ -80,7 +80,7 @@ LEAKY_RELU = Derivation(
     inputs=("x",),
     shape_sets=SHAPES,
     forward=elementwise(leaky_relu),
-    stated={"x": _times(lambda x: sympy.Piecewise((1, x > 0), (LEAKY_ALPHA, True)))},
+    stated={"x": times_derivative(lambda x: sympy.Piecewise((1, x > 0), (LEAKY_ALPHA, True)))},
     stated_latex={"x": r"G \odot \big([X > 0] + \alpha [X \le 0]\big)"},
     build=lambda values: LeakyReLU(alpha=float(LEAKY_ALPHA)),
     sample=uniform_sample(away_from_zero=0.1),
@@ -97,7 +97,7 @@ SIGMOID = Derivation(
     shape_sets=SHAPES,
     forward=elementwise(sigmoid),
     # σ' = σ (1 - σ): the derivative of the *output*, evaluated at σ(x).
-    stated={"x": _times(lambda x: sigmoid(x) * (1 - sigmoid(x)))},
+    stated={"x": times_derivative(lambda x: sigmoid(x) * (1 - sigmoid(x)))},
     stated_latex={"x": r"G \odot Y \odot (1 - Y)"},
     build=lambda values: Sigmoid(),
     notes="netlib never exponentiates a positive number (e^{-|x|}).",
@@ -113,7 +113,7 @@ TANH = Derivation(
     # From the exponential definition, so that SymPy's derivative of tanh is
     # not simply quoted back to us.
     forward=elementwise(lambda x: (sympy.exp(x) - sympy.exp(-x)) / (sympy.exp(x) + sympy.exp(-x))),
-    stated={"x": _times(lambda x: 1 - sympy.tanh(x) ** 2)},
+    stated={"x": times_derivative(lambda x: 1 - sympy.tanh(x) ** 2)},
     stated_latex={"x": r"G \odot (1 - Y^{2})"},
     build=lambda values: Tanh(),
 )
@@ -126,7 +126,7 @@ SOFTPLUS = Derivation(
     inputs=("x",),
     shape_sets=SHAPES,
     forward=elementwise(softplus),
-    stated={"x": _times(sigmoid)},
+    stated={"x": times_derivative(sigmoid)},
     stated_latex={"x": r"G \odot \sigma(X)"},
     build=lambda values: Softplus(),
     notes="netlib computes logaddexp(0, x), which never overflows.",

@@ -214,6 +214,11 @@ class _Geometry:
         dx = layer.backward(np.reshape(g, y.shape))
         return {"x": dx, **{name: np.array(v) for name, v in layer.grads.items()}}
 
+    def hyper(self) -> dict:
+        """Each case's stride and padding, written from the cases themselves."""
+        return {"stride, padding": "; ".join(
+            f"{c.stride}, {c.padding} for {'×'.join(map(str, c.x))}" for c in self.cases)}
+
 
 PLAIN = _Geometry(ConvCase((1, 2, 4, 5), (3, 2, 2, 3)),
                   ConvCase((2, 1, 3, 4), (2, 1, 2, 2)))
@@ -247,7 +252,7 @@ CONV2D = Derivation(
     build=PLAIN.build,
     run=PLAIN.run,
     sample=uniform_sample(),
-    hyper={"stride": (1, 1), "padding": (0, 0)},
+    hyper=PLAIN.hyper(),
     notes="Deep-learning 'convolution' is a cross-correlation; its input gradient "
           "is a true convolution, i.e. a correlation with the kernel flipped in "
           "both spatial axes. Correlating with the unflipped kernel is a classic bug "
@@ -275,7 +280,7 @@ CONV2D_STRIDED = Derivation(
     build=STRIDED.build,
     run=STRIDED.run,
     sample=uniform_sample(),
-    hyper={"stride": (2, 2), "padding": (1, 1)},
+    hyper=STRIDED.hyper(),
     notes="With stride 2 some input rows fall between windows or only in the "
           "padding's reach; their gradient is exactly zero, and col2im adds "
           "overlapping windows' contributions.",

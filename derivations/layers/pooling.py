@@ -86,9 +86,16 @@ class _Cases:
         y = layer.forward(values["x"])
         return {"x": layer.backward(np.reshape(g, y.shape))}
 
+    def hyper(self) -> dict:
+        """``kernel, stride`` of every case, written from the cases themselves."""
+        return {"kernel, stride": "; ".join(
+            f"{c.kernel}, {c.stride} for {'×'.join(map(str, c.x))}" for c in self.cases)}
 
+
+# Non-square windows and strides in one case each: a kh/kw or s_h/s_w swap
+# in netlib then reads other entries (or fails on the output shape).
 MAX_CASES = _Cases(MaxPool2D,
-                   PoolCase((1, 2, 4, 5), (2, 2), (2, 2)),     # the last column is never read
+                   PoolCase((1, 2, 4, 5), (2, 3), (2, 1)),     # overlapping along the width
                    PoolCase((2, 1, 3, 4), (2, 2), (1, 1)))     # overlapping windows
 
 AVG_CASES = _Cases(AvgPool2D,
@@ -157,7 +164,7 @@ MAX_POOL = Derivation(
     build=MAX_CASES.build,
     run=MAX_CASES.run,
     sample=uniform_sample(),
-    hyper={"kernel, stride": "(2, 2), (2, 2) for 1×2×4×5; (2, 2), (1, 1) for 2×1×3×4"},
+    hyper=MAX_CASES.hyper(),
     notes="Not differentiable where a window has two equal maxima; netlib routes g "
           "to the first in row-major window order (a valid subgradient), and "
           "tests/test_new_layers.py checks that rule. Overlapping windows (stride 1) "
@@ -177,5 +184,5 @@ AVG_POOL = Derivation(
     build=AVG_CASES.build,
     run=AVG_CASES.run,
     sample=uniform_sample(),
-    hyper={"kernel, stride": "(2, 3), (2, 1) for 1×2×4×5; (2, 2), (1, 1) for 2×1×3×4"},
+    hyper=AVG_CASES.hyper(),
 )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import sympy
 
 from derivations.core import Derivation, elementwise, sigmoid, uniform_sample
+from derivations.layers.activations import times_derivative
 from netlib import ELU, GELU, SiLU
 
 SHAPES = ({"x": (2, 3)}, {"x": (3, 4)})
@@ -66,11 +67,6 @@ def elu(x):
     return sympy.Piecewise((x, x > 0), (ELU_ALPHA * (sympy.exp(x) - 1), True))
 
 
-def _times(derivative):
-    """The stated VJP ``G ⊙ f'(x)`` for a hand-written derivative ``f'``."""
-    return lambda G, s: G.multiply_elementwise(s["x"].applyfunc(derivative))
-
-
 def _gelu_tanh_slope(x):
     # Product rule on ½x(1 + t), t = tanh u: ½(1 + t) + ½x (1 - t²) u', written
     # with s = σ(2u): ½(1 + t) = s and ½(1 - t²) = ½(1 - t)(1 + t) = 2 s (1 - s).
@@ -88,7 +84,7 @@ GELU_EXACT = Derivation(
     shape_sets=SHAPES,
     forward=elementwise(gelu_exact),
     # Product rule: Φ(x) + x Φ'(x), and Φ' = φ, the normal density.
-    stated={"x": _times(lambda x: normal_cdf(x) + x * normal_pdf(x))},
+    stated={"x": times_derivative(lambda x: normal_cdf(x) + x * normal_pdf(x))},
     stated_latex={"x": r"G \odot \big(\Phi(X) + X \odot \varphi(X)\big)"},
     build=lambda values: GELU(),
     sample=uniform_sample(-4.0, 4.0),
@@ -106,7 +102,7 @@ GELU_TANH = Derivation(
     inputs=("x",),
     shape_sets=SHAPES,
     forward=elementwise(gelu_tanh),
-    stated={"x": _times(_gelu_tanh_slope)},
+    stated={"x": times_derivative(_gelu_tanh_slope)},
     stated_latex={"x": r"G \odot \Big(\tfrac12(1 + T) + \tfrac12 X \odot (1 - T^2) \odot "
                        r"\sqrt{2/\pi}\,(1 + 3 \cdot 0.044715\, X^2)\Big),\ T = \tanh U"},
     build=lambda values: GELU(approximate="tanh"),
@@ -125,7 +121,7 @@ SILU = Derivation(
     inputs=("x",),
     shape_sets=SHAPES,
     forward=elementwise(silu),
-    stated={"x": _times(lambda x: sigmoid(x) * (1 + x * (1 - sigmoid(x))))},
+    stated={"x": times_derivative(lambda x: sigmoid(x) * (1 + x * (1 - sigmoid(x))))},
     stated_latex={"x": r"G \odot \sigma(X) \odot \big(1 + X \odot (1 - \sigma(X))\big)"},
     build=lambda values: SiLU(),
     sample=uniform_sample(-4.0, 4.0),
@@ -140,7 +136,7 @@ ELU_ENTRY = Derivation(
     shape_sets=SHAPES,
     forward=elementwise(elu),
     # On the negative side α e^x = y + α: netlib may use either.
-    stated={"x": _times(lambda x: sympy.Piecewise((1, x > 0), (ELU_ALPHA * sympy.exp(x),
+    stated={"x": times_derivative(lambda x: sympy.Piecewise((1, x > 0), (ELU_ALPHA * sympy.exp(x),
                                                                 True)))},
     stated_latex={"x": r"G \odot \big([X > 0] + \alpha e^{X} [X \le 0]\big)"},
     build=lambda values: ELU(alpha=float(ELU_ALPHA)),

@@ -32,10 +32,12 @@ its transpose.  Matrix-valued EXPR: the answer is the
 vector-Jacobian product with an upstream gradient G of EXPR's shape,
 J^T vec(G) reshaped to NAME's shape (the same in both layouts).
 
-An answer is printed only once it matched the explicit SymPy Jacobian at two
-random non-square sizes and central finite differences; otherwise derive
-says so and prints the elementwise result.  Sizes no --shape fixes are left
-symbolic and drawn at random for the checks.
+An answer is printed only once it matched the explicit SymPy Jacobian and
+central finite differences at two random points; otherwise derive says so
+and prints the elementwise result.  Sizes no --shape fixes are left symbolic
+and drawn at random for each point, distinct from one another (so shapes are
+non-square unless the expression makes them square) and different at the two
+points; when --shape fixes every size, both points have those sizes.
 """
 
 EPILOG = """\

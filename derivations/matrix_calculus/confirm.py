@@ -18,9 +18,11 @@ float64 rounding of both sides, so ``1e-9`` leaves six orders of margin over
 the ``~1e-15`` rounding.  A central difference with step ``h`` errs by
 about ``h²/6·|f'''| + ε·|f|/h``; ``h = 1e-5`` makes that ``~2e-11·|f'''| +
 2e-11·|f|``, and the tolerance ``1e-6`` covers third derivatives up to
-``~1e4`` on the sampled points (square inputs are made diagonally dominant,
-which keeps ``inv`` and ``det`` away from singular matrices).  A wrong rule
-misses by far more: a missing transpose or a wrong sign errs by ``O(1)``.
+``~1e4`` on the sampled points (a square input is shifted by ``n·I``, which
+makes singular or nearly singular draws for ``inv`` and ``det`` unlikely,
+though not impossible; a draw where the expression is not finite is
+replaced).  A wrong rule misses by far more: a missing transpose or a wrong
+sign errs by ``O(1)``.
 """
 
 from __future__ import annotations
@@ -85,9 +87,12 @@ def relative_error(value: np.ndarray, reference: np.ndarray) -> float:
 def sample_point(expr: Node, concrete: dict, rng: np.random.Generator, tries: int = 20) -> dict:
     """Random float64 values for every variable, where ``expr`` is finite.
 
-    Entries are standard normal; a square input gets ``n·I`` added so that it
-    is comfortably invertible.  If the expression is not finite there (the log
-    of a negative number), entries are drawn from ``[0.5, 1.5]`` instead.
+    Entries are standard normal; an ``n×n`` input (``n > 1``) gets ``n·I``
+    added, which shifts each of its eigenvalues by ``n`` (usually away from
+    0) but guarantees neither invertibility nor diagonal dominance.  Where
+    the expression raises or is not finite (a singular matrix, the log of a
+    negative number) the point is drawn again, after ``tries // 2`` attempts
+    with entries from ``[0.5, 1.5]`` instead.
     """
     for attempt in range(tries):
         values = {}

@@ -13,9 +13,12 @@ shapes and a layout.  The answer is
   shape, the same in both layouts.
 
 A closed-form candidate comes from the reverse-mode rules of ``vjp.py``. It
-is printed only if it matches the explicit SymPy Jacobian at two random
-non-square sizes *and* central differences at both; otherwise the answer
-says so and gives the elementwise result from the explicit Jacobian.
+is printed only if it matches the explicit SymPy Jacobian *and* central
+differences at two random points; otherwise the answer says so and gives
+the elementwise result from the explicit Jacobian.  The sizes left free are
+drawn anew for each point, distinct from one another (shapes are non-square
+unless the expression makes them square) and different at the two points;
+sizes fixed by ``--shape`` are the same at both.
 """
 
 from __future__ import annotations
@@ -195,7 +198,7 @@ def _size_sets(problem: Problem, rng: np.random.Generator) -> list[dict]:
 
 def confirm_candidates(problem: Problem, candidates: list, rng: np.random.Generator,
                        numerators: list | None = None) -> list[list]:
-    """Check each candidate (variable-shaped) at two random sizes.
+    """Check each candidate (variable-shaped) at two random points and sizes.
 
     The references (explicit Jacobian, central differences) are computed
     once per size and point and shared by all candidates.  Returns one list
@@ -250,7 +253,7 @@ def _elementwise(problem: Problem, sizes: dict) -> tuple[sympy.Matrix, dict]:
     env = problem.env
     concrete = {name: env.concrete(env.shape_of(name), sizes)
                 for name in env.variables if name != "G"}
-    symbols = {name: sympy.Matrix(r, c, lambda i, j, n=name: sympy.Symbol(f"{n}_{i}{j}"))
+    symbols = {name: sympy.Matrix(r, c, lambda i, j, n=name: sympy.Symbol(f"{n}_{i}_{j}"))
                for name, (r, c) in concrete.items()}
     out = to_sympy(problem.expr, symbols)
     flat = out.reshape(out.rows * out.cols, 1)
@@ -261,7 +264,7 @@ def _elementwise(problem: Problem, sizes: dict) -> tuple[sympy.Matrix, dict]:
         g = sympy.ones(1, 1)
     else:
         g = sympy.Matrix(out.rows * out.cols, 1,
-                         lambda i, j: sympy.Symbol(f"G_{i // out.cols}{i % out.cols}"))
+                         lambda i, j: sympy.Symbol(f"G_{i // out.cols}_{i % out.cols}"))
     vjp = (jacobian.T * g).reshape(target.rows, target.cols)
     return vjp, concrete
 

@@ -46,7 +46,6 @@ class FunctionSpec:
     numpy: Callable
     sympy: Callable
     vjp: Callable
-    doc: str
 
 
 def _same_shape(env, shapes, why):
@@ -77,16 +76,11 @@ def _mul_node(a: Node, b: Node) -> Binary:
 
 # ----- elementwise functions: VJP is G * f'(x), f' written in the language -----
 
-def _elementwise(name, np_fn, sp_fn, derivative, doc):
+def _elementwise(name, np_fn, sp_fn, derivative):
     def vjp(node, index, G):
         return _mul_node(G, derivative(node.args[0], node))
 
-    return FunctionSpec(
-        name, 1, _same_shape,
-        lambda a: np_fn(a),
-        lambda m: m.applyfunc(sp_fn),
-        vjp, doc,
-    )
+    return FunctionSpec(name, 1, _same_shape, np_fn, lambda m: m.applyfunc(sp_fn), vjp)
 
 
 def _np_sigmoid(a):
@@ -100,21 +94,16 @@ def _np_sigmoid(a):
 
 
 _ELEMENTWISE = [
-    _elementwise("log", np.log, sympy.log, lambda x, y: Binary("/", Num(1), x), "natural log"),
-    _elementwise("exp", np.exp, sympy.exp, lambda x, y: y, "exponential"),
-    _elementwise(
-        "tanh", np.tanh, sympy.tanh, lambda x, y: Binary("-", Num(1), Binary("*", y, y)),
-        "hyperbolic tangent",
-    ),
-    _elementwise(
-        "sigmoid", _np_sigmoid, lambda v: 1 / (1 + sympy.exp(-v)),
-        lambda x, y: Binary("*", y, Binary("-", Num(1), y)), "logistic 1/(1+exp(-x))",
-    ),
-    _elementwise(
-        "sqrt", np.sqrt, sympy.sqrt, lambda x, y: Binary("/", Num(0.5), y), "square root",
-    ),
-    _elementwise("sin", np.sin, sympy.sin, lambda x, y: _call("cos", x), "sine"),
-    _elementwise("cos", np.cos, sympy.cos, lambda x, y: Neg(_call("sin", x)), "cosine"),
+    _elementwise("log", np.log, sympy.log, lambda x, y: Binary("/", Num(1), x)),
+    _elementwise("exp", np.exp, sympy.exp, lambda x, y: y),
+    _elementwise("tanh", np.tanh, sympy.tanh,
+                 lambda x, y: Binary("-", Num(1), Binary("*", y, y))),
+    # the logistic 1/(1+exp(-x))
+    _elementwise("sigmoid", _np_sigmoid, lambda v: 1 / (1 + sympy.exp(-v)),
+                 lambda x, y: Binary("*", y, Binary("-", Num(1), y))),
+    _elementwise("sqrt", np.sqrt, sympy.sqrt, lambda x, y: Binary("/", Num(0.5), y)),
+    _elementwise("sin", np.sin, sympy.sin, lambda x, y: _call("cos", x)),
+    _elementwise("cos", np.cos, sympy.cos, lambda x, y: Neg(_call("sin", x))),
 ]
 
 
@@ -247,52 +236,43 @@ def _sp_eye_like(m):
     return sympy.eye(m.rows)
 
 
-def _eye_shape(env, shapes, why):
-    size = square(env, shapes[0], why)
-    return (size, size)
-
-
 _OTHERS = [
-    FunctionSpec("sum", 1, _scalar, lambda a: np.sum(a).reshape(1, 1), _sp_sum, _vjp_spread,
-                 "sum of all entries (1×1)"),
+    # sum of all entries (1×1), of each row (a column), of each column (a row)
+    FunctionSpec("sum", 1, _scalar, lambda a: np.sum(a).reshape(1, 1), _sp_sum, _vjp_spread),
     FunctionSpec("rowsum", 1, lambda env, s, why: (s[0][0], Dim(1)),
                  lambda a: np.sum(a, axis=1, keepdims=True),
-                 lambda m: _sp_rows(m, sum), _vjp_spread, "sum of each row (a column)"),
+                 lambda m: _sp_rows(m, sum), _vjp_spread),
     FunctionSpec("colsum", 1, lambda env, s, why: (Dim(1), s[0][1]),
                  lambda a: np.sum(a, axis=0, keepdims=True),
-                 lambda m: _sp_rows(m.T, sum).T, _vjp_spread, "sum of each column (a row)"),
+                 lambda m: _sp_rows(m.T, sum).T, _vjp_spread),
+    # trace, determinant and inverse of a square matrix
     FunctionSpec("tr", 1, _square_scalar, lambda a: np.trace(a).reshape(1, 1),
                  lambda m: sympy.Matrix([[m.trace()]]),
-                 lambda node, i, G: _mul_node(G, _call("eye_like", node.args[0])),
-                 "trace of a square matrix"),
+                 lambda node, i, G: _mul_node(G, _call("eye_like", node.args[0]))),
     FunctionSpec("det", 1, _square_scalar, lambda a: np.array([[np.linalg.det(a)]]),
-                 lambda m: sympy.Matrix([[m.det(method="berkowitz")]]), _vjp_det,
-                 "determinant of a square matrix"),
-    FunctionSpec("inv", 1, _square_same, np.linalg.inv, _sp_inv,
-                 _vjp_inv, "inverse of a square matrix"),
+                 lambda m: sympy.Matrix([[m.det(method="berkowitz")]]), _vjp_det),
+    FunctionSpec("inv", 1, _square_same, np.linalg.inv, _sp_inv, _vjp_inv),
+    # Euclidean norm of a vector (Frobenius norm of a matrix)
     FunctionSpec("norm2", 1, _scalar, lambda a: np.array([[np.linalg.norm(a)]]),
-                 lambda m: sympy.Matrix([[sympy.sqrt(sum(v * v for v in m))]]), _vjp_norm2,
-                 "Euclidean norm of a vector (Frobenius norm of a matrix)"),
-    FunctionSpec("softmax", 1, _same_shape, _np_softmax, _sp_softmax, _vjp_softmax,
-                 "softmax of each row"),
+                 lambda m: sympy.Matrix([[sympy.sqrt(sum(v * v for v in m))]]), _vjp_norm2),
+    # row-wise: softmax, log of the softmax, log of the sum of exp (a column)
+    FunctionSpec("softmax", 1, _same_shape, _np_softmax, _sp_softmax, _vjp_softmax),
     FunctionSpec("log_softmax", 1, _same_shape,
-                 lambda a: a - _np_logsumexp(a), _sp_log_softmax, _vjp_log_softmax,
-                 "log of the softmax of each row"),
+                 lambda a: a - _np_logsumexp(a), _sp_log_softmax, _vjp_log_softmax),
     FunctionSpec("logsumexp", 1, lambda env, s, why: (s[0][0], Dim(1)), _np_logsumexp,
                  lambda m: _sp_rows(m, lambda row: sympy.log(sum(sympy.exp(v) for v in row))),
-                 _vjp_logsumexp, "log of the sum of exp of each row (a column)"),
-    FunctionSpec("vec", 1, _vec_shape, _np_vec, _sp_vec, _vjp_vec,
-                 "stack the columns into one column"),
+                 _vjp_logsumexp),
+    # stack the columns into one column; undo it, to the second argument's shape
+    FunctionSpec("vec", 1, _vec_shape, _np_vec, _sp_vec, _vjp_vec),
     FunctionSpec("unvec_like", 2, _unvec_shape,
                  lambda v, like: v.reshape(like.shape, order="F"),
-                 lambda v, like: sympy.Matrix(like.cols, like.rows, list(v)).T,
-                 _vjp_unvec, "undo vec: a column back to the shape of the second argument"),
-    FunctionSpec("kron", 2, _kron_shape, np.kron, _sp_kron, _vjp_kron, "Kronecker product"),
+                 lambda v, like: sympy.Matrix(like.cols, like.rows, list(v)).T, _vjp_unvec),
+    FunctionSpec("kron", 2, _kron_shape, np.kron, _sp_kron, _vjp_kron),
+    # all-ones and identity of the argument's shape (square for eye_like)
     FunctionSpec("ones_like", 1, _same_shape, np.ones_like,
-                 lambda m: sympy.ones(m.rows, m.cols), _no_dependency,
-                 "a matrix of ones of the argument's shape"),
-    FunctionSpec("eye_like", 1, _eye_shape, lambda a: np.eye(a.shape[0]), _sp_eye_like,
-                 _no_dependency, "the identity of the argument's (square) shape"),
+                 lambda m: sympy.ones(m.rows, m.cols), _no_dependency),
+    FunctionSpec("eye_like", 1, _square_same, lambda a: np.eye(a.shape[0]), _sp_eye_like,
+                 _no_dependency),
 ]
 
 #: name -> FunctionSpec: the only functions the parser accepts.

@@ -13,7 +13,6 @@ confirmation picks random values.
 
 from __future__ import annotations
 
-import itertools
 import re
 from dataclasses import dataclass, field
 
@@ -220,31 +219,25 @@ def square(env: ShapeEnv, shape: tuple, why: str) -> Dim:
 
 
 def sample_sizes(free: list[str], rng: np.random.Generator, avoid: dict | None = None) -> dict:
-    """Random values for the free sizes: distinct where possible, so that no
-    two different sizes coincide (a square shape hides a missing transpose).
+    """Random values for the free sizes, all distinct, so that no two different
+    sizes coincide (a square shape hides a missing transpose).
 
-    The values are as small as distinctness allows (2..k+1 for k free sizes,
-    at least 2..3, at most 2..4), because the explicit Jacobian is built on explicit
-    matrices whose cost grows fast, and distinct, so that shapes are not
-    square; with ``avoid``, a different assignment is
-    preferred so that the two confirmations use two different sets of sizes.
+    The values are a random assignment of ``2..k+1`` to the ``k`` free sizes
+    (of ``2..3`` when ``k`` is 1): as small as distinctness allows, because
+    the explicit Jacobian is built on explicit matrices whose cost grows fast.
+    With ``avoid`` (an earlier draw) and at least one free size, the result
+    differs from ``avoid``, so that the two confirmations use two different
+    sets of sizes.
     """
-    pool = list(range(2, max(3, len(free) + 1) + 1))[:3]
-    for _ in range(20):
-        if len(free) <= len(pool):
-            values = rng.choice(pool, size=len(free), replace=False)
-        else:
-            values = rng.choice(pool, size=len(free), replace=True)
-        sizes = {name: int(v) for name, v in zip(free, values, strict=True)}
-        if avoid is None or not free or sizes != avoid:
-            return sizes
-    return sizes
+    pool = list(range(2, max(3, len(free) + 1) + 1))
+    values = [int(v) for v in rng.choice(pool, size=len(free), replace=False)]
+    if avoid is not None and free and values == [avoid[name] for name in free]:
+        # Shift every value to the next one in the pool (cyclically): still
+        # distinct, and no size keeps its value.
+        values = [pool[(pool.index(v) + 1) % len(pool)] for v in values]
+    return dict(zip(free, values, strict=True))
 
 
 def describe(shape: tuple) -> str:
     """``'m×n'`` for a shape of two Dims."""
     return f"{shape[0]}×{shape[1]}"
-
-
-def all_dims(shapes) -> list:
-    return list(itertools.chain.from_iterable(shapes))

@@ -116,10 +116,10 @@ def sympy_verdict(problem: Problem, seed: int = 0) -> SympyVerdict:
     text = str(answer)
     if answer.has(sympy.Derivative):
         return SympyVerdict("no answer", text, float("nan"))
-    values = confirm.sample_point(problem.expr, concrete, rng)
-    out_shape = env.concrete(problem.output_shape, sizes)
     if not problem.is_scalar:
         return SympyVerdict("not compared", text, float("nan"))
+    values = confirm.sample_point(problem.expr, concrete, rng)
+    out_shape = env.concrete(problem.output_shape, sizes)
     reference = confirm.explicit_jacobian_vjp(problem.expr, problem.wrt, values,
                                               np.ones(out_shape))
     try:

@@ -22,6 +22,7 @@ matched the explicit Jacobian and finite differences.
 from __future__ import annotations
 
 import copy
+import operator
 from collections.abc import Callable
 
 from .expr import Binary, Call, Name, Neg, Node, Num, Transpose, names_in
@@ -131,6 +132,11 @@ def _is_call(node: Node, fn: str) -> bool:
     return isinstance(node, Call) and node.fn == fn
 
 
+# Folding two numbers (1×1 matrices: ``@`` is their product).
+_FOLD = {"*": operator.mul, "@": operator.mul, "+": operator.add, "-": operator.sub,
+         "/": operator.truediv}
+
+
 def _rewrite(node: Node, shape: _ShapeOracle) -> Node:
     """One bottom-up pass of algebraic tidying; every rule keeps the value."""
     if isinstance(node, Neg):
@@ -161,15 +167,11 @@ def _rewrite(node: Node, shape: _ShapeOracle) -> Node:
         return node
     op, a, b = node.op, _rewrite(node.left, shape), _rewrite(node.right, shape)
     if isinstance(a, Num) and isinstance(b, Num) and not (op == "/" and b.value == 0):
-        value = {"*": a.value * b.value, "+": a.value + b.value, "-": a.value - b.value,
-                 "@": a.value * b.value, "/": a.value / (b.value or 1.0)}[op]
-        return Num(value)
-    if op in "*@" and isinstance(a, Num) and a.value == 1 and op == "*":
+        return Num(_FOLD[op](a.value, b.value))
+    if op in "*@" and isinstance(a, Num) and a.value == 1:
         return b
     if op in "*/@" and isinstance(b, Num) and b.value == 1:
         return a  # x @ 1 is x: a 1×1 right factor only fits a column
-    if op == "@" and isinstance(a, Num) and a.value == 1:
-        return b
     if op == "*" and isinstance(a, Binary) and a.op == "/" and a.right == b:
         return a.left  # (x / y) * y
     if op == "*" and isinstance(b, Binary) and b.op == "/" and b.right == a:

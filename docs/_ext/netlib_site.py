@@ -68,11 +68,18 @@ DIGEST_FILE = "netlib-source-digest.txt"
 
 # -- cache invalidation --------------------------------------------------------
 def source_digest(root: Path = ROOT) -> str:
-    """SHA-256 over the path and bytes of every ``.py`` file the pages execute."""
+    """SHA-256 over the path and bytes of every file the pages execute or read.
+
+    The ``.py`` files of netlib/, derivations/, examples/ and this folder, and
+    every file of docs/seeds/_data (the stored seed E run the page evaluates).
+    """
     digest = hashlib.sha256()
-    for folder in (root / "netlib", root / "derivations", root / "examples", HERE):
-        for path in sorted(folder.rglob("*.py")):
-            if "__pycache__" in path.parts:
+    sources = [(folder, "*.py") for folder in
+               (root / "netlib", root / "derivations", root / "examples", HERE)]
+    sources.append((root / "docs" / "seeds" / "_data", "*"))
+    for folder, pattern in sources:
+        for path in sorted(folder.rglob(pattern)):
+            if "__pycache__" in path.parts or not path.is_file():
                 continue
             digest.update(str(path.relative_to(root)).encode())
             digest.update(b"\0")
@@ -88,7 +95,7 @@ def invalidate_stale_cache(app, config) -> None:
     stamp = cache / DIGEST_FILE
     changed = not stamp.exists() or stamp.read_text().strip() != current
     if cache.exists() and changed:
-        logger.info(f"netlib_site: netlib/ or derivations/ changed; clearing {cache}")
+        logger.info(f"netlib_site: code or stored data changed; clearing {cache}")
         shutil.rmtree(cache)
     # Sphinx keeps its own record of every page it read (the pickled
     # environment): mark every page outdated too, see ``outdated_pages``.

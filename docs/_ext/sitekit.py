@@ -30,7 +30,7 @@ class CheckFailed(AssertionError):
     """A check that ran while the site was built did not pass."""
 
 
-#: Written by ``netlib_site.run_registry_checks`` earlier in the same build.
+#: Written by ``netlib_site.registry_results`` earlier in the same build.
 RESULTS = Path(__file__).resolve().parents[2] / ".jupyter_cache" / "netlib-check-results.json"
 
 
@@ -74,7 +74,13 @@ def _shape_text(shapes) -> str:
     return ", ".join(f"{name} {tuple(shape)}" for name, shape in shapes.items())
 
 
-def _markdown_table(header: list[str], rows: list[list[str]]) -> str:
+def markdown_table(header: list[str], rows: list[list[str]]) -> str:
+    """A Markdown pipe table (cells converted with ``str``).
+
+    The same few lines as ``examples.seed_report.markdown_table``: this module
+    is also loaded by the Sphinx extension in builds that have no examples/
+    (tests/test_site.py builds a copy with netlib/ and derivations/ only).
+    """
     lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
     lines += ["| " + " | ".join(str(cell).replace("|", "\\|") for cell in row) + " |"
               for row in rows]
@@ -95,7 +101,7 @@ def _error(value: float | None) -> str:
 
 # -- home page -----------------------------------------------------------------
 def status_table(page_prefix: str = "layers/") -> None:
-    """Run every check of every registry entry and display one row per entry."""
+    """Display one row per registry entry from the check results stored by this build."""
     registry = _registry()
     by_entry = {name: check_results(name) for name in registry}
     rows, failures = [], []
@@ -117,7 +123,7 @@ def status_table(page_prefix: str = "layers/") -> None:
     display(Markdown(
         f"{len(by_entry)} entries, {total} checks, {total - len(failures)} passed, "
         f"{len(failures)} failed.\n\n"
-        + _markdown_table(["entry", "kind", "arguments", "shape sets", "exact",
+        + markdown_table(["entry", "kind", "arguments", "shape sets", "exact",
                            "numeric", "worst rel. error", "seconds"], rows)))
     if failures:
         raise CheckFailed("checks failed while building the site:\n" + "\n".join(failures))
@@ -229,7 +235,7 @@ class LayerPage:
                 "layout's VJPs are exactly the transposes of the other's). *max rel. "
                 "error*: netlib's `backward` against the lambdified Jᵀ g in float64 at a "
                 "random point with a random upstream gradient.\n\n"
-                + _markdown_table(["check", "with respect to", "shapes", "exact",
+                + markdown_table(["check", "with respect to", "shapes", "exact",
                                    "max rel. error", "numeric", "seconds"], table))
 
 
@@ -269,7 +275,7 @@ def mistakes_table(page_prefix: str = "layers/"):
         f"{len(results)} mistakes; finite differences caught "
         f"{sum(r.caught_by_finite_differences for r in results)}, the symbolic check caught "
         f"{sum(r.caught_by_symbolic for r in results)}.\n\n"
-        + _markdown_table(["mistake (entry)", "symptom", "caught by",
+        + markdown_table(["mistake (entry)", "symptom", "caught by",
                            "hint the finite-difference report prints",
                            "square shapes, all-ones g"], rows)))
     if unseen:

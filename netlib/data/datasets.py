@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from netlib._validation import positive_ints
 from netlib.data.idx import read_idx
 
 #: Where Debian's ``dataset-fashion-mnist`` package installs the files.
@@ -228,11 +229,8 @@ def make_synthetic(n_train: int = 1000, n_test: int = 250, n_features: int = 20,
     >>> data.x_train.shape, data.x_test.shape, sorted(set(data.y_train.tolist()))
     ((100, 5), (20, 5), [0, 1, 2, 3])
     """
-    for label, value in (("n_train", n_train), ("n_test", n_test),
-                         ("n_features", n_features), ("n_classes", n_classes)):
-        if not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"make_synthetic: expected {label} to be a positive integer, "
-                             f"got {value!r}")
+    positive_ints("make_synthetic", n_train=n_train, n_test=n_test, n_features=n_features,
+                  n_classes=n_classes)
     rng = np.random.default_rng(rng)
     centres = 2.0 * rng.standard_normal((n_classes, n_features))
     n = n_train + n_test

@@ -94,7 +94,7 @@ def _parse_header(stream, who: str, max_bytes: int) -> tuple[np.dtype, tuple[int
     return dtype, shape, size
 
 
-def _read_body_raw(stream, path: Path, size: int, who: str) -> bytearray:
+def _read_body_raw(stream, size: int, who: str) -> bytearray:
     """Body of an uncompressed file: its size is known before reading."""
     remaining = os.fstat(stream.fileno()).st_size - stream.tell()
     if remaining != size:
@@ -180,7 +180,7 @@ def read_idx(path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> np.ndarray:
                                  f"({error})") from None
         else:
             dtype, shape, size = _parse_header(raw, who, max_bytes)
-            body = _read_body_raw(raw, path, size, who)
+            body = _read_body_raw(raw, size, who)
     array = np.frombuffer(body, dtype=dtype).reshape(shape)
     # Convert big-endian storage to the machine's byte order (a no-op for bytes).
     return array.astype(dtype.newbyteorder("="), copy=dtype.itemsize > 1)

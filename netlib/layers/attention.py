@@ -38,7 +38,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from netlib._validation import check_axis_size, check_ndim
+from netlib._validation import (
+    as_float_array,
+    check_axis_size,
+    check_ndim,
+    float_dtype,
+    positive_ints,
+)
 from netlib.layers.base import Layer
 from netlib.layers.dense import init_weight
 from netlib.layers.softmax import softmax
@@ -144,16 +150,15 @@ class MultiHeadAttention(Layer):
                  rng: np.random.Generator | None = None, dtype=np.float64) -> None:
         super().__init__()
         who = "MultiHeadAttention"
+        self.d_model, self.num_heads = positive_ints(who, d_model=d_model, num_heads=num_heads)
         if d_head is None:
-            d_head = d_model // num_heads if isinstance(num_heads, int) and num_heads > 0 else 0
-        for label, size in (("d_model", d_model), ("num_heads", num_heads), ("d_head", d_head)):
-            if not isinstance(size, (int, np.integer)) or size < 1:
-                raise ValueError(f"{who}: expected {label} to be a positive integer, "
-                                 f"got {size!r}")
-        dtype = np.dtype(dtype)
-        if dtype not in (np.float32, np.float64):
-            raise TypeError(f"{who}: expected dtype float32 or float64, got {dtype}")
-        self.d_model, self.num_heads, self.d_head = int(d_model), int(num_heads), int(d_head)
+            if self.num_heads > self.d_model:
+                raise ValueError(f"{who}: expected num_heads <= d_model when d_head is not "
+                                 f"given (d_head = d_model // num_heads), got num_heads "
+                                 f"{self.num_heads} > d_model {self.d_model}")
+            d_head = self.d_model // self.num_heads
+        (self.d_head,) = positive_ints(who, d_head=d_head)
+        dtype = float_dtype(who, dtype)
         self.causal = bool(causal)
         inner = self.num_heads * self.d_head
         rng = np.random.default_rng() if rng is None else rng
@@ -174,7 +179,10 @@ class MultiHeadAttention(Layer):
         if any(biases) and not all(biases):
             raise ValueError("MultiHeadAttention.from_params: expected all three biases "
                              "(bq, bv, bo) or none, got only some")
-        Wq = np.asarray(Wq)
+        who = "MultiHeadAttention.from_params"
+        (num_heads,) = positive_ints(who, num_heads=num_heads)
+        Wq = as_float_array(who, "Wq", Wq)
+        check_ndim(who, "Wq", Wq, 2, "(d_model, num_heads * d_head)")
         d_model, inner = Wq.shape
         if inner % num_heads:
             raise ValueError(f"MultiHeadAttention.from_params: expected Wq's {inner} columns "

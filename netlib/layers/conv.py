@@ -48,7 +48,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from netlib._validation import as_float_array, check_ndim
+from netlib._validation import as_float_array, check_ndim, float_dtype, positive_ints
 from netlib.layers.base import Layer
 from netlib.layers.dense import init_weight
 
@@ -199,21 +199,16 @@ class Conv2D(Layer):
                  rng: np.random.Generator | None = None, dtype=np.float64) -> None:
         super().__init__()
         who = "Conv2D"
-        for label, size in (("in_channels", in_channels), ("out_channels", out_channels)):
-            if not isinstance(size, (int, np.integer)) or size < 1:
-                raise ValueError(f"{who}: expected {label} to be a positive integer, "
-                                 f"got {size!r}")
-        dtype = np.dtype(dtype)
-        if dtype not in (np.float32, np.float64):
-            raise TypeError(f"{who}: expected dtype float32 or float64, got {dtype}")
-        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
+        self.in_channels, self.out_channels = positive_ints(
+            who, in_channels=in_channels, out_channels=out_channels)
+        dtype = float_dtype(who, dtype)
         self.kernel_size = pair(who, "kernel_size", kernel_size, 1)
         self.stride = pair(who, "stride", stride, 1)
         self.padding = pair(who, "padding", padding, 0)
         kh, kw = self.kernel_size
         fan_in = self.in_channels * kh * kw
         rng = np.random.default_rng() if rng is None else rng
-        W = init_weight(fan_in, self.out_channels, init, rng, std, dtype)   # (fan_in, out)
+        W = init_weight(fan_in, self.out_channels, init, rng, std, dtype, who)   # (fan_in, out)
         self.params["W"] = np.ascontiguousarray(W.T).reshape(self.out_channels,
                                                              self.in_channels, kh, kw)
         if bias:

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from netlib._validation import as_float_array, check_axis_size, check_ndim
+from netlib._validation import (
+    as_float_array,
+    check_axis_size,
+    check_ndim,
+    float_dtype,
+    positive_ints,
+)
 from netlib.layers.base import Layer
 
 LAYOUTS = ("rows", "columns")
@@ -18,7 +24,7 @@ def check_layout(who: str, layout: str) -> str:
 
 
 def init_weight(in_features: int, out_features: int, init: str, rng: np.random.Generator,
-                std: float, dtype) -> np.ndarray:
+                std: float, dtype, who: str = "Dense") -> np.ndarray:
     r"""Draw a row-layout weight matrix of shape ``(in_features, out_features)``.
 
     ``"he"``
@@ -37,7 +43,7 @@ def init_weight(in_features: int, out_features: int, init: str, rng: np.random.G
     elif init == "normal":
         scale = std
     else:
-        raise ValueError(f"Dense: expected init 'he', 'xavier' or 'normal', got {init!r}")
+        raise ValueError(f"{who}: expected init 'he', 'xavier' or 'normal', got {init!r}")
     return (scale * rng.standard_normal((in_features, out_features))).astype(dtype)
 
 
@@ -101,13 +107,9 @@ class Dense(Layer):
                  dtype=np.float64, layout: str = "rows") -> None:
         super().__init__()
         self.layout = check_layout("Dense", layout)
-        dtype = np.dtype(dtype)
-        if dtype not in (np.float32, np.float64):
-            raise TypeError(f"Dense: expected dtype float32 or float64, got {dtype}")
-        for label, size in (("in_features", in_features), ("out_features", out_features)):
-            if not isinstance(size, (int, np.integer)) or size < 1:
-                raise ValueError(f"Dense: expected {label} to be a positive integer, got {size!r}")
-        self.in_features, self.out_features = int(in_features), int(out_features)
+        dtype = float_dtype("Dense", dtype)
+        self.in_features, self.out_features = positive_ints(
+            "Dense", in_features=in_features, out_features=out_features)
         rng = np.random.default_rng() if rng is None else rng
         W = init_weight(self.in_features, self.out_features, init, rng, std, dtype)
         # Column layout stores W as (out, in), the way W @ X wants it.

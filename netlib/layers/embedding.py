@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from netlib._validation import as_float_array, check_same_shape
+from netlib._validation import as_float_array, check_ndim, float_dtype, positive_ints
 from netlib.layers.base import Layer
 
 
@@ -65,14 +65,9 @@ class Embedding(Layer):
     def __init__(self, num_embeddings: int, dim: int, *, std: float = 1.0,
                  rng: np.random.Generator | None = None, dtype=np.float64) -> None:
         super().__init__()
-        for label, size in (("num_embeddings", num_embeddings), ("dim", dim)):
-            if not isinstance(size, (int, np.integer)) or size < 1:
-                raise ValueError(f"Embedding: expected {label} to be a positive integer, "
-                                 f"got {size!r}")
-        dtype = np.dtype(dtype)
-        if dtype not in (np.float32, np.float64):
-            raise TypeError(f"Embedding: expected dtype float32 or float64, got {dtype}")
-        self.num_embeddings, self.dim = int(num_embeddings), int(dim)
+        self.num_embeddings, self.dim = positive_ints(
+            "Embedding", num_embeddings=num_embeddings, dim=dim)
+        dtype = float_dtype("Embedding", dtype)
         rng = np.random.default_rng() if rng is None else rng
         self.params["W"] = (std * rng.standard_normal((self.num_embeddings, self.dim))
                             ).astype(dtype)
@@ -82,9 +77,7 @@ class Embedding(Layer):
     def from_params(cls, W) -> Embedding:
         """Build a layer around a given table ``W`` ``(num_embeddings, dim)`` (copied)."""
         W = as_float_array("Embedding.from_params", "W", W)
-        if W.ndim != 2:
-            raise ValueError(f"Embedding.from_params: expected W with 2 dimensions "
-                             f"(num_embeddings, dim), got shape {W.shape}")
+        check_ndim("Embedding.from_params", "W", W, 2, "(num_embeddings, dim)")
         layer = cls(W.shape[0], W.shape[1], std=0.0, dtype=W.dtype)
         return layer.set_params("Embedding.from_params", W=W)
 
@@ -110,13 +103,12 @@ class Embedding(Layer):
 
     __call__ = forward
 
-    def backward(self, g: np.ndarray) -> None:
-        """Fill ``grads["W"]`` with the per-row sums of ``g``; return ``None``."""
-        who = self.describe()
-        if self._y_shape is None:
-            raise RuntimeError(f"{who}: backward called before forward")
-        g = as_float_array(who, "g (the upstream gradient dL/dy)", g, self._x_dtype)
-        check_same_shape(who, "g", g, self._y_shape, "the shape of this layer's output y")
+    def _backward(self, g: np.ndarray) -> None:
+        """Fill ``grads["W"]`` with the per-row sums of ``g``; return ``None``.
+
+        (``Layer.backward`` has checked ``g``: forward sets ``_y_shape`` and the
+        float ``_x_dtype`` that those checks use.)
+        """
         dW = self.grads["W"]
         dW[...] = 0
         # add.at accumulates over repeated indices; dW[indices] += g would not.

@@ -24,21 +24,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from netlib._validation import check_axis_size, check_ndim
+from netlib._validation import check_axis_size, check_ndim, float_dtype, positive_ints
 from netlib.layers.base import Layer
-
-
-def _check_features(who: str, count, label: str = "num_features") -> int:
-    if not isinstance(count, (int, np.integer)) or count < 1:
-        raise ValueError(f"{who}: expected {label} to be a positive integer, got {count!r}")
-    return int(count)
-
-
-def _check_dtype(who: str, dtype) -> np.dtype:
-    dtype = np.dtype(dtype)
-    if dtype not in (np.float32, np.float64):
-        raise TypeError(f"{who}: expected dtype float32 or float64, got {dtype}")
-    return dtype
 
 
 def _standardised_vjp(d: np.ndarray, xhat: np.ndarray, inv_std: np.ndarray,
@@ -96,8 +83,8 @@ class LayerNorm(Layer):
 
     def __init__(self, num_features: int, *, eps: float = 1e-5, dtype=np.float64) -> None:
         super().__init__()
-        self.num_features = _check_features("LayerNorm", num_features)
-        dtype = _check_dtype("LayerNorm", dtype)
+        (self.num_features,) = positive_ints("LayerNorm", num_features=num_features)
+        dtype = float_dtype("LayerNorm", dtype)
         if not (np.isfinite(eps) and eps >= 0):
             raise ValueError(f"LayerNorm: expected a finite eps >= 0, got {eps!r}")
         self.eps = float(eps)
@@ -176,8 +163,8 @@ class BatchNorm1d(Layer):
     def __init__(self, num_features: int, *, eps: float = 1e-5, momentum: float = 0.1,
                  dtype=np.float64) -> None:
         super().__init__()
-        self.num_features = _check_features("BatchNorm1d", num_features)
-        dtype = _check_dtype("BatchNorm1d", dtype)
+        (self.num_features,) = positive_ints("BatchNorm1d", num_features=num_features)
+        dtype = float_dtype("BatchNorm1d", dtype)
         if not (np.isfinite(eps) and eps >= 0):
             raise ValueError(f"BatchNorm1d: expected a finite eps >= 0, got {eps!r}")
         if not 0 < momentum <= 1:
