@@ -153,15 +153,13 @@ def stated_vjp(d: Derivation, wrt: str, shapes: Shapes | None = None) -> sympy.M
     shapes = _default_shapes(d, shapes)
     G = d.upstream_symbol(shapes)
     try:
-        stated = d.stated[wrt](G, d.symbols(shapes))
+        stated = d.stated_vjp(wrt, G, d.symbols(shapes))
     except (sympy.ShapeError, ValueError, TypeError, IndexError, KeyError,
             AttributeError) as error:
         raise StatedShapeError(f"{d.describe()}: the stated VJP for {wrt} cannot be formed "
                                f"at shapes {d.shape_text(shapes)}: "
                                f"{type(error).__name__}: {error}") from error
-    if not isinstance(stated, sympy.MatrixBase):
-        stated = sympy.Matrix([[stated]])
-    return sympy.Matrix(stated)
+    return stated
 
 
 # -- deciding that an expression is zero ------------------------------------------------
@@ -224,7 +222,7 @@ def _show(matrix: sympy.Matrix) -> str:
 
 
 def _mismatch_message(d, wrt, shapes, stated, derived, bad) -> str:
-    lines = [f"{d.name}: stated VJP for {wrt} ({d.stated_latex.get(wrt, '?')}) differs from "
+    lines = [f"{d.name}: stated VJP for {wrt} ({d.stated_text(wrt)}) differs from "
              f"the derived reshape(Jᵀ vec G) at shapes {d.shape_text(shapes)}:"]
     for index in bad[:3]:
         derived_entry = derived[index]
@@ -245,7 +243,7 @@ def _compare(d: Derivation, wrt: str, shapes: Shapes, stated, derived, check: st
     text = d.shape_text(shapes)
     if stated is None or not _same_layout(stated, derived, shape):
         got = "could not be formed" if stated is None else f"has shape {stated.shape}"
-        message = (f"{d.name}: stated VJP for {wrt} ({d.stated_latex.get(wrt, '?')}) {got}, "
+        message = (f"{d.name}: stated VJP for {wrt} ({d.stated_text(wrt)}) {got}, "
                    f"but {wrt} has shape {shape} (derived: {derived.shape}); at shapes {text}\n"
                    f"  derived =\n{_show(derived)}")
         return ExactResult(d.name, wrt, text, False, stated, derived, None, message,

@@ -205,6 +205,17 @@ class Derivation:
         return ", ".join(f"{name} {'×'.join(str(n) for n in shape)}"
                          for name, shape in shapes.items())
 
+    def stated_vjp(self, wrt: str, G: sympy.Matrix, symbols: Symbols) -> sympy.Matrix:
+        """The stated VJP for ``wrt`` made concrete: ``G`` and ``symbols`` substituted."""
+        stated = self.stated[wrt](G, symbols)
+        if not isinstance(stated, sympy.MatrixBase):
+            stated = sympy.Matrix([[stated]])
+        return sympy.Matrix(stated)
+
+    def stated_text(self, wrt: str) -> str:
+        """The stated VJP for ``wrt`` as LaTeX, for messages and pages."""
+        return self.stated_latex[wrt]
+
     def describe(self) -> str:
         """``"dense (Dense (row layout))"`` for error messages."""
         return f"{self.name} ({self.title})"
