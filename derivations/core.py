@@ -21,10 +21,25 @@ from typing import Any
 import numpy as np
 import sympy
 
+from derivations.notation import (
+    DefinedFunction,
+    concrete,
+    entrywise,
+    is_expression,
+    matrix,
+    size,
+)
+
 Shape = tuple[int, ...]
 Shapes = Mapping[str, Shape]
 Symbols = dict[str, sympy.Matrix]
-StatedVJP = Callable[[sympy.Matrix, Symbols], sympy.Matrix]
+#: A stated VJP: one SymPy expression in the page's notation (see
+#: :mod:`derivations.notation`), e.g. ``G * W.T`` over matrix symbols.
+StatedVJP = sympy.Basic
+#: A forward map: a matrix expression in the page's notation (then the site
+#: renders the definition from it), or ``forward(symbols) -> sympy.Matrix``
+#: for maps with no plain matrix form (convolution, attention).
+Forward = sympy.Basic | Callable[[Symbols], sympy.Matrix]
 
 DEFAULT_ASSUMPTIONS = {"real": True}
 
@@ -62,19 +77,36 @@ def symbol_matrix(name: str, shape: Shape, **assumptions) -> sympy.Matrix:
                         lambda i, j: sympy.Symbol(f"{name}_{{{i},{j}}}", **assumptions))
 
 
-def elementwise(function: Callable[[sympy.Expr], sympy.Expr]) -> Callable[[Symbols], sympy.Matrix]:
-    """A forward map ``y = f(x)`` applied entry by entry to ``symbols["x"]``."""
+#: The batch size and the feature count of an entrywise layer's input.
+N, F = size("N"), size("F")
+#: The input of an entrywise layer, ``x`` of shape ``(N, F)`` (shown as :math:`X`),
+#: and the upstream gradient of the same shape.
+X_ENTRYWISE, G_ENTRYWISE = matrix("x", N, F), matrix("G", N, F)
 
-    def forward(symbols: Symbols) -> sympy.Matrix:
-        return symbols["x"].applyfunc(function)
 
-    forward.__doc__ = f"Entrywise {getattr(function, '__name__', 'function')} of x."
-    return forward
+def elementwise(function: Callable[[sympy.Expr], sympy.Expr]) -> sympy.MatrixExpr:
+    """The forward map ``Y = f(X)``, ``f`` applied entry by entry to the input ``x``."""
+    return entrywise(function, X_ENTRYWISE)
+
+
+def times_derivative(derivative: Callable[[sympy.Expr], sympy.Expr]) -> sympy.MatrixExpr:
+    """The stated VJP ``G ⊙ f'(X)`` of an entrywise layer, ``f'`` a scalar function."""
+    return sympy.HadamardProduct(G_ENTRYWISE, entrywise(derivative, X_ENTRYWISE))
 
 
 def sigmoid(z: sympy.Expr) -> sympy.Expr:
     r"""The logistic function :math:`\sigma(z) = 1 / (1 + e^{-z})`, from its definition."""
     return 1 / (1 + sympy.exp(-z))
+
+
+class Sigma(DefinedFunction):
+    r""":math:`\sigma(z)`, shown by name and made concrete as :func:`sigmoid`."""
+
+    latex_name = r"\sigma"
+
+    @classmethod
+    def definition(cls, z):
+        return sigmoid(z)
 
 
 def ones_row(n: int) -> sympy.Matrix:
@@ -123,13 +155,14 @@ class Derivation:
     name: str
     title: str
     netlib_class: type
-    definition_latex: str
     inputs: tuple[str, ...]
     shape_sets: tuple[dict[str, Shape], ...]
-    forward: Callable[[Symbols], sympy.Matrix]
+    forward: Forward
     stated: dict[str, StatedVJP]
-    stated_latex: dict[str, str]
     build: Callable[[dict[str, np.ndarray]], Any]
+    #: The definition in words and indices, for forward maps that are not a
+    #: matrix expression (those are rendered from ``forward`` itself).
+    definition_latex: str = ""
     sample: Callable[[np.random.Generator, Shapes], dict[str, np.ndarray]] = field(
         default_factory=uniform_sample)
     kind: str = "layer"
@@ -154,6 +187,14 @@ class Derivation:
         if missing:
             raise ValueError(f"{who}: expected a stated VJP for every input, "
                              f"missing {sorted(missing)}")
+        for wrt, stated in self.stated.items():
+            if not is_expression(stated):
+                raise TypeError(f"{who}: expected the stated VJP for {wrt} to be a SymPy "
+                                f"expression in the page's notation, got "
+                                f"{type(stated).__name__}")
+        if not is_expression(self.forward) and not self.definition_latex:
+            raise ValueError(f"{who}: a forward map that is not a matrix expression "
+                             f"needs a definition_latex")
         for shapes in self.shape_sets:
             absent = set(self.inputs) | set(self.constants)
             absent -= set(shapes)
@@ -190,7 +231,13 @@ class Derivation:
 
     def output(self, shapes: Shapes) -> sympy.Matrix:
         """The forward map evaluated on the symbols of ``shapes``."""
-        return self.forward(self.symbols(shapes))
+        return self.forward_of(self.symbols(shapes))
+
+    def forward_of(self, symbols: Symbols) -> sympy.Matrix:
+        """The forward map on given matrices (symbols or numbers) of every argument."""
+        if is_expression(self.forward):
+            return concrete(self.forward, symbols)
+        return self.forward(symbols)
 
     def output_shape(self, shapes: Shapes) -> tuple[int, int]:
         """Shape of the forward map's output (``(1, 1)`` for a loss)."""
@@ -207,14 +254,13 @@ class Derivation:
 
     def stated_vjp(self, wrt: str, G: sympy.Matrix, symbols: Symbols) -> sympy.Matrix:
         """The stated VJP for ``wrt`` made concrete: ``G`` and ``symbols`` substituted."""
-        stated = self.stated[wrt](G, symbols)
-        if not isinstance(stated, sympy.MatrixBase):
-            stated = sympy.Matrix([[stated]])
-        return sympy.Matrix(stated)
+        return concrete(self.stated[wrt], {**symbols, "G": G})
 
     def stated_text(self, wrt: str) -> str:
-        """The stated VJP for ``wrt`` as LaTeX, for messages and pages."""
-        return self.stated_latex[wrt]
+        r"""The stated VJP for ``wrt`` as LaTeX (``G W^\top``): the printer's output."""
+        from derivations.printing import latex
+
+        return latex(self.stated[wrt])
 
     def describe(self) -> str:
         """``"dense (Dense (row layout))"`` for error messages."""

@@ -1,8 +1,10 @@
 r"""LaTeX (and plain-text) renderings of each piece of a derivation, for the site and ``show``.
 
 Everything is computed from the entry: the forward map and Jacobian at the
-small shape set come from SymPy, the closed form is the entry's
-``stated_latex``. Nothing here is typed twice.
+small shape set come from SymPy; the closed forms, and the definition of every
+entry whose forward map is a matrix expression, are the printer's output
+(:mod:`derivations.printing`) of the very expressions the checks use.
+Nothing here is typed twice.
 """
 
 from __future__ import annotations
@@ -11,15 +13,43 @@ import sympy
 
 from derivations.checks import derived_vjp, jacobian, stated_vjp
 from derivations.core import Derivation, Shapes
+from derivations.notation import DefinedFunction, is_expression
+from derivations.printing import latex
 
 
 def _shapes(d: Derivation, shapes: Shapes | None) -> Shapes:
     return d.shape_sets[0] if shapes is None else shapes
 
 
+def named_functions(d: Derivation) -> list[type]:
+    """The named scalar functions (σ, Φ, u...) the entry's expressions use, in order."""
+    expressions = [d.forward, *d.stated.values()]
+    found: list[type] = []
+    for expr in expressions:
+        if not is_expression(expr):
+            continue
+        for atom in sympy.preorder_traversal(expr):
+            if isinstance(atom, DefinedFunction) and type(atom) not in found:
+                found.append(type(atom))
+    return found
+
+
 def latex_definition(d: Derivation) -> str:
-    """The definition, as the entry states it."""
-    return d.definition_latex
+    r"""The definition: ``Y = X W + \mathbf 1 b^\top`` rendered from the forward expression.
+
+    A forward map that is not a matrix expression is described by the
+    entry's ``definition_latex``; otherwise that text (if any) follows as a
+    where-clause. The named functions the formulas use are defined at the end.
+    """
+    parts = []
+    if is_expression(d.forward):
+        parts.append(f"{'L' if d.kind == 'loss' else 'Y'} = {latex(d.forward)}")
+    if d.definition_latex:
+        parts.append(d.definition_latex)
+    z = sympy.Symbol("z", real=True)
+    for function in named_functions(d):
+        parts.append(f"{latex(function(z))} = {latex(function.definition(z))}")
+    return r",\quad ".join(parts)
 
 
 def latex_forward(d: Derivation, shapes: Shapes | None = None) -> str:
@@ -34,7 +64,7 @@ def latex_jacobian(d: Derivation, wrt: str, shapes: Shapes | None = None) -> str
 
 def latex_stated(d: Derivation, wrt: str) -> str:
     r"""The stated closed form, e.g. ``G W^\top``."""
-    return d.stated_latex[wrt]
+    return d.stated_text(wrt)
 
 
 def latex_stated_matrix(d: Derivation, wrt: str, shapes: Shapes | None = None) -> str:

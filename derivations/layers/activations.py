@@ -11,7 +11,16 @@ from __future__ import annotations
 
 import sympy
 
-from derivations.core import Derivation, elementwise, sigmoid, uniform_sample
+from derivations.core import (
+    G_ENTRYWISE,
+    X_ENTRYWISE,
+    Derivation,
+    Sigma,
+    elementwise,
+    sigmoid,
+    times_derivative,
+    uniform_sample,
+)
 from netlib import Identity, LeakyReLU, ReLU, Sigmoid, Softplus, Tanh
 
 #: Non-square shapes for a batch of inputs; both sets differ in each axis.
@@ -20,11 +29,6 @@ SHAPES = ({"x": (2, 3)}, {"x": (3, 4)})
 #: LeakyReLU's slope for x < 0 in the derivation (netlib's default is 0.01; a
 #: larger value makes a wrong slope visible in the numeric check).
 LEAKY_ALPHA = sympy.Rational(1, 5)
-
-
-def times_derivative(derivative):
-    """The stated VJP ``G ⊙ f'(x)`` for a hand-written derivative ``f'``."""
-    return lambda G, s: G.multiply_elementwise(s["x"].applyfunc(derivative))
 
 
 def relu(x):
@@ -46,12 +50,10 @@ IDENTITY = Derivation(
     name="identity",
     title="Identity",
     netlib_class=Identity,
-    definition_latex=r"y = x",
     inputs=("x",),
     shape_sets=SHAPES,
-    forward=elementwise(lambda x: x),
-    stated={"x": lambda G, s: G},
-    stated_latex={"x": r"G"},
+    forward=X_ENTRYWISE,
+    stated={"x": G_ENTRYWISE},
     build=lambda values: Identity(),
 )
 
@@ -59,13 +61,11 @@ RELU = Derivation(
     name="relu",
     title="ReLU",
     netlib_class=ReLU,
-    definition_latex=r"y = \max(x, 0)",
     inputs=("x",),
     shape_sets=SHAPES,
     forward=elementwise(relu),
     # The mask is the sign of the *input*; 0 at the kink by convention.
     stated={"x": times_derivative(lambda x: sympy.Piecewise((1, x > 0), (0, True)))},
-    stated_latex={"x": r"G \odot [X > 0]"},
     build=lambda values: ReLU(),
     sample=uniform_sample(away_from_zero=0.1),
     notes="Not differentiable at 0; the subgradient 0 is used there. Samples stay "
@@ -76,12 +76,10 @@ LEAKY_RELU = Derivation(
     name="leaky_relu",
     title="Leaky ReLU",
     netlib_class=LeakyReLU,
-    definition_latex=r"y = \begin{cases} x & x > 0 \\ \alpha x & x \le 0 \end{cases}",
     inputs=("x",),
     shape_sets=SHAPES,
     forward=elementwise(leaky_relu),
     stated={"x": times_derivative(lambda x: sympy.Piecewise((1, x > 0), (LEAKY_ALPHA, True)))},
-    stated_latex={"x": r"G \odot \big([X > 0] + \alpha [X \le 0]\big)"},
     build=lambda values: LeakyReLU(alpha=float(LEAKY_ALPHA)),
     sample=uniform_sample(away_from_zero=0.1),
     hyper={"alpha": LEAKY_ALPHA},
@@ -92,13 +90,11 @@ SIGMOID = Derivation(
     name="sigmoid",
     title="Sigmoid",
     netlib_class=Sigmoid,
-    definition_latex=r"y = \sigma(x) = \frac{1}{1 + e^{-x}}",
     inputs=("x",),
     shape_sets=SHAPES,
     forward=elementwise(sigmoid),
     # σ' = σ (1 - σ): the derivative of the *output*, evaluated at σ(x).
-    stated={"x": times_derivative(lambda x: sigmoid(x) * (1 - sigmoid(x)))},
-    stated_latex={"x": r"G \odot Y \odot (1 - Y)"},
+    stated={"x": times_derivative(lambda x: Sigma(x) * (1 - Sigma(x)))},
     build=lambda values: Sigmoid(),
     notes="netlib never exponentiates a positive number (e^{-|x|}).",
 )
@@ -107,14 +103,12 @@ TANH = Derivation(
     name="tanh",
     title="Tanh",
     netlib_class=Tanh,
-    definition_latex=r"y = \tanh x = \frac{e^{x} - e^{-x}}{e^{x} + e^{-x}}",
     inputs=("x",),
     shape_sets=SHAPES,
     # From the exponential definition, so that SymPy's derivative of tanh is
     # not simply quoted back to us.
     forward=elementwise(lambda x: (sympy.exp(x) - sympy.exp(-x)) / (sympy.exp(x) + sympy.exp(-x))),
     stated={"x": times_derivative(lambda x: 1 - sympy.tanh(x) ** 2)},
-    stated_latex={"x": r"G \odot (1 - Y^{2})"},
     build=lambda values: Tanh(),
 )
 
@@ -122,12 +116,10 @@ SOFTPLUS = Derivation(
     name="softplus",
     title="Softplus",
     netlib_class=Softplus,
-    definition_latex=r"y = \log(1 + e^{x})",
     inputs=("x",),
     shape_sets=SHAPES,
     forward=elementwise(softplus),
-    stated={"x": times_derivative(sigmoid)},
-    stated_latex={"x": r"G \odot \sigma(X)"},
+    stated={"x": times_derivative(Sigma)},
     build=lambda values: Softplus(),
     notes="netlib computes logaddexp(0, x), which never overflows.",
 )

@@ -12,13 +12,18 @@ that netlib's forward draws the very mask the derivation was evaluated with.
 from __future__ import annotations
 
 import numpy as np
+import sympy
 
-from derivations.core import Derivation
+from derivations.core import G_ENTRYWISE, X_ENTRYWISE, Derivation, F, N
+from derivations.notation import matrix
 from netlib import Dropout
 
 #: Drop probability and generator seed used by the entry.
 P = 0.4
 SEED = 7
+
+#: The mask M, drawn once per forward pass, in the input's shape.
+MASK = matrix("mask", N, F)
 
 SHAPES = ({"x": (2, 3), "mask": (2, 3)}, {"x": (3, 4), "mask": (3, 4)})
 
@@ -45,15 +50,14 @@ DROPOUT = Derivation(
     name="dropout",
     title="Dropout (inverted, training mode)",
     netlib_class=Dropout,
-    definition_latex=r"y = x \odot M,\quad M_i = \frac{[u_i \ge p]}{1 - p},\ "
+    definition_latex=r"M_i = \frac{[u_i \ge p]}{1 - p},\ "
                      r"u_i \sim U[0, 1)\ \text{drawn once per forward}",
     inputs=("x",),
     constants=("mask",),
     shape_sets=SHAPES,
-    forward=lambda s: s["x"].multiply_elementwise(s["mask"]),
+    forward=sympy.HadamardProduct(X_ENTRYWISE, MASK),
     # The same mask as the forward pass: a fresh one would be another function.
-    stated={"x": lambda G, s: G.multiply_elementwise(s["mask"])},
-    stated_latex={"x": r"G \odot M"},
+    stated={"x": sympy.HadamardProduct(G_ENTRYWISE, MASK)},
     build=lambda values: Dropout(P, rng=SEED),
     run=run,
     sample=sample,

@@ -18,6 +18,7 @@ import numpy as np
 import sympy
 
 from derivations.core import Derivation, matrix_shape
+from derivations.notation import Operator, matrix, size
 from netlib import Embedding
 
 #: The fixed indices of each shape set, by shape; both use some rows twice or more.
@@ -58,6 +59,26 @@ def embedding(symbols):
     """One row of ``W`` per index, in index order (``indices.shape + (dim,)`` as a matrix)."""
     W = symbols["W"]
     return sympy.Matrix.vstack(*(W.row(r) for r in _indices(symbols)))
+
+
+class OneHot(Operator):
+    r""":math:`S = \operatorname{onehot}(t)`, ``S[k, r] = [t_k = r]``: one row per index."""
+
+    @property
+    def shape(self):
+        return (self.args[0].rows * self.args[0].cols, self.args[1].rows)
+
+    def explicit(self, indices, W):
+        return selection({"indices": indices, "W": W})
+
+    def _latex(self, printer):
+        return r"\operatorname{onehot}(t)"
+
+
+# The page's notation: K indices t (any shape), a table W of R rows of size D.
+K_ROWS, K_COLS, R, D = size("K_r"), size("K_c"), size("R"), size("D")
+T_INDICES, W_TABLE = matrix("indices", K_ROWS, K_COLS), matrix("W", R, D)
+G_ROWS = matrix("G", K_ROWS * K_COLS, D)
 
 
 class EmbeddingForChecks(Embedding):
@@ -101,7 +122,8 @@ EMBEDDING = Derivation(
     name="embedding",
     title="Embedding",
     netlib_class=Embedding,
-    definition_latex=r"y_k = W_{t_k,:}\quad\text{i.e. } Y = S W,\ S_{k,r} = [t_k = r]",
+    definition_latex=r"y_k = W_{t_k,:}\quad\text{i.e. } Y = \operatorname{onehot}(t)\, W,\ "
+                     r"\operatorname{onehot}(t)_{k,r} = [t_k = r]",
     inputs=("W",),
     constants=("indices",),
     fixed_constants=fixed_indices,
@@ -110,8 +132,7 @@ EMBEDDING = Derivation(
     forward=embedding,
     # Sᵀ G: the rows of G scattered back to their indices, *added* where an
     # index repeats.
-    stated={"W": lambda G, s: selection(s).T * G},
-    stated_latex={"W": r"S^\top G\quad(\text{row } r:\ \textstyle\sum_{k: t_k = r} g_k)"},
+    stated={"W": OneHot(T_INDICES, W_TABLE).T * G_ROWS},
     build=build,
     run=run,
     sample=sample,

@@ -13,7 +13,9 @@ from __future__ import annotations
 import numpy as np
 import sympy
 
-from derivations.core import Derivation, sigmoid, uniform_sample
+from derivations.core import Derivation, N, Sigma, sigmoid, uniform_sample
+from derivations.layers.softmax import RowSoftmax
+from derivations.notation import entrywise, matrix, size
 from netlib import (
     BinaryCrossEntropy,
     BinaryCrossEntropyWithLogits,
@@ -82,9 +84,12 @@ def softmax_rows(Z):
                         lambda n, k: sympy.exp(Z[n, k]) / sum(Z.row(n).applyfunc(sympy.exp)))
 
 
-def _scalar(G):
-    """The 1×1 upstream gradient as a scalar factor."""
-    return G[0, 0]
+# The page's notation: predictions X and targets T of N samples and C
+# columns; the upstream gradient of a loss is the scalar G (a 1×1 matrix in
+# the checks, where G is random).
+C = size("C")
+X_PRED, T_TARGET = matrix("x", N, C), matrix("t", N, C)
+G_SCALAR = sympy.Symbol("G", real=True)
 
 
 MSE = Derivation(
@@ -97,8 +102,7 @@ MSE = Derivation(
     constants=("t",),
     shape_sets=SHAPES,
     forward=_mean_of(mse),
-    stated={"x": lambda G, s: _scalar(G) * (s["x"] - s["t"]) / s["x"].rows},
-    stated_latex={"x": r"\frac{G}{N} (X - T)"},
+    stated={"x": G_SCALAR / N * (X_PRED - T_TARGET)},
     build=lambda values: MeanSquaredError(),
     notes="The 1/2 cancels the 2 of the derivative.",
 )
@@ -114,10 +118,10 @@ BCE = Derivation(
     constants=("t",),
     shape_sets=SHAPES,
     forward=_mean_of(bce),
-    stated={"x": lambda G, s: (_scalar(G) / s["x"].rows) * sympy.Matrix(
-        s["x"].rows, s["x"].cols,
-        lambda i, j: (s["x"][i, j] - s["t"][i, j]) / (s["x"][i, j] * (1 - s["x"][i, j])))},
-    stated_latex={"x": r"\frac{G}{N} \frac{X - T}{X \odot (1 - X)}"},
+    stated={"x": G_SCALAR / N * sympy.HadamardProduct(
+        X_PRED - T_TARGET,
+        sympy.HadamardPower(sympy.HadamardProduct(X_PRED, entrywise(lambda p: 1 - p, X_PRED)),
+                            -1))},
     build=lambda values: BinaryCrossEntropy(),
     # Probabilities well inside (0, 1): netlib clips at machine epsilon.
     sample=uniform_sample(ranges={"x": (0.05, 0.95), "t": (0.0, 1.0)}),
@@ -136,9 +140,7 @@ BCE_LOGITS = Derivation(
     constants=("t",),
     shape_sets=SHAPES,
     forward=_mean_of(bce_logits),
-    stated={"x": lambda G, s: (_scalar(G) / s["x"].rows)
-            * (s["x"].applyfunc(sigmoid) - s["t"])},
-    stated_latex={"x": r"\frac{G}{N} \big(\sigma(X) - T\big)"},
+    stated={"x": G_SCALAR / N * (entrywise(Sigma, X_PRED) - T_TARGET)},
     build=lambda values: BinaryCrossEntropyWithLogits(),
     sample=uniform_sample(ranges={"x": (-3.0, 3.0), "t": (0.0, 1.0)}),
     notes="netlib evaluates max(z, 0) - z t + log(1 + e^{-|z|}), equal to the "
@@ -158,8 +160,7 @@ SOFTMAX_CROSS_ENTROPY = Derivation(
     shape_sets=SHAPES,
     forward=softmax_cross_entropy,
     # Needs Σ_k t_nk = 1 (one-hot rows), which is why the target is fixed.
-    stated={"x": lambda G, s: (_scalar(G) / s["x"].rows) * (softmax_rows(s["x"]) - s["t"])},
-    stated_latex={"x": r"\frac{G}{N} \big(\operatorname{softmax}(X) - T\big)"},
+    stated={"x": G_SCALAR / N * (RowSoftmax(X_PRED) - T_TARGET)},
     build=lambda values: SoftmaxCrossEntropy(),
     netlib_target=lambda values: np.argmax(values["t"], axis=1).astype(np.int64),
     notes="netlib receives integer labels; the derivation holds their one-hot "

@@ -10,6 +10,7 @@ looked up from its matrix shape. The Jacobian is the identity of size
 from __future__ import annotations
 
 from derivations.core import Derivation, matrix_shape, uniform_sample
+from derivations.notation import Operator, matrix, size
 from netlib import Flatten
 
 SHAPES = ({"x": (2, 3, 4)}, {"x": (4, 1, 3, 2)})
@@ -25,6 +26,28 @@ def flatten(symbols):
     return X.reshape(batch, len(X) // batch)
 
 
+class ReshapeLike(Operator):
+    r""":math:`\operatorname{reshape}(G, \operatorname{shape}(X))`.
+
+    ``G``'s entries, row-major, in ``X``'s shape.
+    """
+
+    @property
+    def shape(self):
+        return self.args[1].shape
+
+    def explicit(self, G, X):
+        return G.reshape(*X.shape)
+
+    def _latex(self, printer):
+        return (rf"\operatorname{{reshape}}\big({printer._print(self.args[0])},\ "
+                rf"\operatorname{{shape}}({printer._print(self.args[1])})\big)")
+
+
+# x as its matrix of symbols (leading axes stacked as rows), and G of (N, K).
+X_ANY, G_FLAT = matrix("x", size("R"), size("C")), matrix("G", size("N"), size("K"))
+
+
 FLATTEN = Derivation(
     name="flatten",
     title="Flatten",
@@ -35,8 +58,7 @@ FLATTEN = Derivation(
     shape_sets=SHAPES,
     forward=flatten,
     # The Jacobian is the identity: Gᵀ goes back unchanged, in x's shape.
-    stated={"x": lambda G, s: G.reshape(*s["x"].shape)},
-    stated_latex={"x": r"\operatorname{reshape}(G,\ \operatorname{shape}(x))"},
+    stated={"x": ReshapeLike(G_FLAT, X_ANY)},
     build=lambda values: Flatten(),
     sample=uniform_sample(),
     notes="netlib returns a copy, not a view of x, so later changes to x do not "

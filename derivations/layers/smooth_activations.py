@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import sympy
 
-from derivations.core import Derivation, elementwise, sigmoid, uniform_sample
-from derivations.layers.activations import times_derivative
+from derivations.core import Derivation, Sigma, elementwise, times_derivative, uniform_sample
+from derivations.notation import DefinedFunction
 from netlib import ELU, GELU, SiLU
 
 SHAPES = ({"x": (2, 3)}, {"x": (3, 4)})
@@ -35,14 +35,54 @@ def normal_pdf(x):
     return sympy.exp(-x ** 2 / 2) / sympy.sqrt(2 * sympy.pi)
 
 
+class Phi(DefinedFunction):
+    r""":math:`\Phi`, the standard normal CDF, shown by name."""
+
+    latex_name = r"\Phi"
+
+    @classmethod
+    def definition(cls, z):
+        return normal_cdf(z)
+
+
+class SmallPhi(DefinedFunction):
+    r""":math:`\varphi`, the standard normal density, shown by name."""
+
+    latex_name = r"\varphi"
+
+    @classmethod
+    def definition(cls, z):
+        return normal_pdf(z)
+
+
 def gelu_exact(x):
     r""":math:`x\,\Phi(x)`."""
-    return x * normal_cdf(x)
+    return x * Phi(x)
 
 
 def tanh_argument(x):
     r""":math:`u = \sqrt{2/\pi}\,(x + 0.044715\,x^3)`."""
     return TANH_SCALE * (x + TANH_CUBIC * x ** 3)
+
+
+class TanhArgument(DefinedFunction):
+    r""":math:`u(x)`, the argument of tanh in the approximation, shown by name."""
+
+    latex_name = "u"
+
+    @classmethod
+    def definition(cls, z):
+        return tanh_argument(z)
+
+
+class TanhArgumentSlope(DefinedFunction):
+    r""":math:`u'(x) = \sqrt{2/\pi}\,(1 + 3 \cdot 0.044715\,x^2)`, shown by name."""
+
+    latex_name = "u'"
+
+    @classmethod
+    def definition(cls, z):
+        return TANH_SCALE * (1 + 3 * TANH_CUBIC * z ** 2)
 
 
 def gelu_tanh(x):
@@ -54,12 +94,12 @@ def gelu_tanh(x):
     of one generator; with :math:`e^{u}` and :math:`e^{-u}` both present it
     takes ten times longer.
     """
-    return x * sigmoid(2 * tanh_argument(x))
+    return x * Sigma(2 * TanhArgument(x))
 
 
 def silu(x):
     r""":math:`x\,\sigma(x)`."""
-    return x * sigmoid(x)
+    return x * Sigma(x)
 
 
 def elu(x):
@@ -70,22 +110,19 @@ def elu(x):
 def _gelu_tanh_slope(x):
     # Product rule on ½x(1 + t), t = tanh u: ½(1 + t) + ½x (1 - t²) u', written
     # with s = σ(2u): ½(1 + t) = s and ½(1 - t²) = ½(1 - t)(1 + t) = 2 s (1 - s).
-    s = sigmoid(2 * tanh_argument(x))
-    return s + 2 * x * s * (1 - s) * TANH_SCALE * (1 + 3 * TANH_CUBIC * x ** 2)
+    s = Sigma(2 * TanhArgument(x))
+    return s + 2 * x * s * (1 - s) * TanhArgumentSlope(x)
 
 
 GELU_EXACT = Derivation(
     name="gelu",
     title="GELU (exact, erf form)",
     netlib_class=GELU,
-    definition_latex=r"y = x\,\Phi(x) = \tfrac{x}{2}\Big(1 + \operatorname{erf}"
-                     r"\big(\tfrac{x}{\sqrt 2}\big)\Big)",
     inputs=("x",),
     shape_sets=SHAPES,
     forward=elementwise(gelu_exact),
     # Product rule: Φ(x) + x Φ'(x), and Φ' = φ, the normal density.
-    stated={"x": times_derivative(lambda x: normal_cdf(x) + x * normal_pdf(x))},
-    stated_latex={"x": r"G \odot \big(\Phi(X) + X \odot \varphi(X)\big)"},
+    stated={"x": times_derivative(lambda x: Phi(x) + x * SmallPhi(x))},
     build=lambda values: GELU(),
     sample=uniform_sample(-4.0, 4.0),
     notes="numpy has no erf: netlib computes erfc from a positive-term series "
@@ -97,14 +134,10 @@ GELU_TANH = Derivation(
     name="gelu_tanh",
     title="GELU (tanh approximation)",
     netlib_class=GELU,
-    definition_latex=r"y = \tfrac12 x \big(1 + \tanh u\big),\quad "
-                     r"u = \sqrt{2/\pi}\,(x + 0.044715\,x^3)",
     inputs=("x",),
     shape_sets=SHAPES,
     forward=elementwise(gelu_tanh),
     stated={"x": times_derivative(_gelu_tanh_slope)},
-    stated_latex={"x": r"G \odot \Big(\tfrac12(1 + T) + \tfrac12 X \odot (1 - T^2) \odot "
-                       r"\sqrt{2/\pi}\,(1 + 3 \cdot 0.044715\, X^2)\Big),\ T = \tanh U"},
     build=lambda values: GELU(approximate="tanh"),
     sample=uniform_sample(-4.0, 4.0),
     hyper={"approximate": "tanh"},
@@ -117,12 +150,10 @@ SILU = Derivation(
     name="silu",
     title="SiLU (swish)",
     netlib_class=SiLU,
-    definition_latex=r"y = x\,\sigma(x) = \frac{x}{1 + e^{-x}}",
     inputs=("x",),
     shape_sets=SHAPES,
     forward=elementwise(silu),
-    stated={"x": times_derivative(lambda x: sigmoid(x) * (1 + x * (1 - sigmoid(x))))},
-    stated_latex={"x": r"G \odot \sigma(X) \odot \big(1 + X \odot (1 - \sigma(X))\big)"},
+    stated={"x": times_derivative(lambda x: Sigma(x) * (1 + x * (1 - Sigma(x))))},
     build=lambda values: SiLU(),
     sample=uniform_sample(-4.0, 4.0),
 )
@@ -131,14 +162,12 @@ ELU_ENTRY = Derivation(
     name="elu",
     title="ELU",
     netlib_class=ELU,
-    definition_latex=r"y = \begin{cases} x & x > 0 \\ \alpha (e^{x} - 1) & x \le 0 \end{cases}",
     inputs=("x",),
     shape_sets=SHAPES,
     forward=elementwise(elu),
     # On the negative side α e^x = y + α: netlib may use either.
     stated={"x": times_derivative(lambda x: sympy.Piecewise((1, x > 0), (ELU_ALPHA * sympy.exp(x),
                                                                 True)))},
-    stated_latex={"x": r"G \odot \big([X > 0] + \alpha e^{X} [X \le 0]\big)"},
     build=lambda values: ELU(alpha=float(ELU_ALPHA)),
     sample=uniform_sample(away_from_zero=0.1),
     hyper={"alpha": ELU_ALPHA},

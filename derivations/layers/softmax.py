@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import sympy
 
-from derivations.core import Derivation
+from derivations.core import G_ENTRYWISE, X_ENTRYWISE, Derivation, F
+from derivations.notation import Operator, ones
 from netlib import LogSoftmax, Softmax
 
 SHAPES = ({"x": (2, 3)}, {"x": (3, 4)})
@@ -27,20 +28,27 @@ def log_softmax_rows(symbols):
                         lambda n, k: X[n, k] - sympy.log(sum(X.row(n).applyfunc(sympy.exp))))
 
 
+class RowSoftmax(Operator):
+    r""":math:`\operatorname{softmax}(X)`, over the features of each row (from the definition)."""
+
+    @property
+    def shape(self):
+        return self.args[0].shape
+
+    def explicit(self, X):
+        return softmax_rows({"x": X})
+
+    def _latex(self, printer):
+        return rf"\operatorname{{softmax}}({printer._print(self.args[0])})"
+
+
 def row_sums(M):
-    """Column of the row sums of ``M``, broadcast back to ``M``'s shape."""
-    return sympy.Matrix(M.rows, M.cols, lambda n, _: sum(M.row(n)))
+    r"""Each row's sum, broadcast back along the row: :math:`M \mathbf 1 \mathbf 1^\top`."""
+    return M * ones(F, 1) * ones(1, F)
 
 
-def stated_softmax(G, s):
-    # J = diag(y) - y yᵀ per row, symmetric, so Jᵀ g = y ⊙ (g - <g, y>).
-    Y = softmax_rows(s)
-    return Y.multiply_elementwise(G - row_sums(G.multiply_elementwise(Y)))
-
-
-def stated_log_softmax(G, s):
-    # dy_k/dx_j = δ_kj - softmax_j, so Jᵀ g = g - softmax(x) Σ_k g_k.
-    return G - softmax_rows(s).multiply_elementwise(row_sums(G))
+#: The softmax of the input, :math:`Y`, as the stated VJPs use it.
+Y_SOFTMAX = RowSoftmax(X_ENTRYWISE)
 
 
 SOFTMAX = Derivation(
@@ -51,8 +59,9 @@ SOFTMAX = Derivation(
     inputs=("x",),
     shape_sets=SHAPES,
     forward=softmax_rows,
-    stated={"x": stated_softmax},
-    stated_latex={"x": r"Y \odot \big(G - (G \odot Y)\mathbf{1}\mathbf{1}^\top\big)"},
+    # J = diag(y) - y yᵀ per row, symmetric, so Jᵀ g = y ⊙ (g - <g, y>).
+    stated={"x": sympy.HadamardProduct(
+        Y_SOFTMAX, G_ENTRYWISE - row_sums(sympy.HadamardProduct(G_ENTRYWISE, Y_SOFTMAX)))},
     build=lambda values: Softmax(),
     notes="netlib subtracts each row's maximum before exp (the result is unchanged, "
           "nothing overflows). Keeping only the diagonal y(1 - y) of the Jacobian "
@@ -67,8 +76,8 @@ LOG_SOFTMAX = Derivation(
     inputs=("x",),
     shape_sets=SHAPES,
     forward=log_softmax_rows,
-    stated={"x": stated_log_softmax},
-    stated_latex={"x": r"G - \operatorname{softmax}(X) \odot (G \mathbf{1}\mathbf{1}^\top)"},
+    # dy_k/dx_j = δ_kj - softmax_j, so Jᵀ g = g - softmax(x) Σ_k g_k.
+    stated={"x": G_ENTRYWISE - sympy.HadamardProduct(Y_SOFTMAX, row_sums(G_ENTRYWISE))},
     build=lambda values: LogSoftmax(),
     notes="netlib computes it max-shifted and recovers softmax(x) as exp(y).",
 )
