@@ -14,6 +14,7 @@ output's shape.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -99,6 +100,11 @@ def sigmoid(z: sympy.Expr) -> sympy.Expr:
     return 1 / (1 + sympy.exp(-z))
 
 
+def logistic(a: np.ndarray) -> np.ndarray:
+    """σ in numpy, for the mutants' wrong backward passes (never for a check's reference)."""
+    return 1 / (1 + np.exp(-a))
+
+
 class Sigma(DefinedFunction):
     r""":math:`\sigma(z)`, shown by name and made concrete as :func:`sigmoid`."""
 
@@ -144,6 +150,57 @@ def uniform_sample(low: float = -2.0, high: float = 2.0, *, away_from_zero: floa
 
 
 @dataclass(frozen=True)
+class Mutant:
+    """One wrong backward pass that people really write, kept beside its entry.
+
+    The checks must reject it (the mutation catalogue, :mod:`derivations.mutants`).
+
+    Attributes
+    ----------
+    name : str
+        Unique key, ``<entry>_<mistake>``.
+    description : str
+        The mistake, one line.
+    symptom : str
+        What goes wrong in the gradient, one line.
+    wrong : type
+        Subclass of the entry's netlib class with the wrong backward.
+    slips_square_ones : bool
+        Record: does it pass a finite-difference check run with every axis
+        of the same size and an all-ones upstream gradient? (Confirmed by
+        ``tests/test_mutants.py``.)
+    entry : str
+        The registry entry it mutates; set by the :class:`Derivation` that lists it.
+    """
+
+    name: str
+    description: str
+    symptom: str
+    wrong: type
+    slips_square_ones: bool = False
+    entry: str = ""
+
+    @property
+    def derivation(self) -> Derivation:
+        from derivations.registry import get
+
+        return get(self.entry)
+
+    def make(self, values: dict):
+        """The entry's layer built from ``values``, with this wrong backward."""
+        layer = self.derivation.build(values)
+        if not isinstance(layer, self.wrong.__mro__[1]):
+            raise TypeError(f"mutant {self.name}: {self.wrong.__name__} must subclass the "
+                            f"class entry {self.entry!r} builds, {type(layer).__name__}")
+        layer.__class__ = self.wrong      # same attributes, wrong backward
+        return layer
+
+    def as_derivation(self) -> Derivation:
+        """The entry with ``build`` replaced: what the registry checks see."""
+        return dataclasses.replace(self.derivation, build=self.make)
+
+
+@dataclass(frozen=True)
 class Derivation:
     """One netlib layer or loss restated in SymPy, with its stated VJPs.
 
@@ -176,6 +233,8 @@ class Derivation:
     transpose_of: str | None = None
     transpose_map: dict[str, str] = field(default_factory=dict)
     notes: str = ""
+    #: Wrong backward passes the checks must reject (at least one per entry).
+    mutants: tuple[Mutant, ...] = ()
 
     def __post_init__(self) -> None:
         who = f"Derivation {self.name!r}"
@@ -192,6 +251,13 @@ class Derivation:
                 raise TypeError(f"{who}: expected the stated VJP for {wrt} to be a SymPy "
                                 f"expression in the page's notation, got "
                                 f"{type(stated).__name__}")
+        for mutant in self.mutants:
+            if not issubclass(mutant.wrong, self.netlib_class):
+                raise TypeError(f"{who}: mutant {mutant.name!r} must subclass "
+                                f"{self.netlib_class.__name__}, got {mutant.wrong.__name__}")
+        # Each mutant learns its entry here, so that it is written once, beside it.
+        object.__setattr__(self, "mutants", tuple(
+            dataclasses.replace(m, entry=self.name) for m in self.mutants))
         if not is_expression(self.forward) and not self.definition_latex:
             raise ValueError(f"{who}: a forward map that is not a matrix expression "
                              f"needs a definition_latex")

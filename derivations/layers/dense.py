@@ -11,7 +11,7 @@ results the checks hold against the SymPy Jacobian.
 
 from __future__ import annotations
 
-from derivations.core import Derivation
+from derivations.core import Derivation, Mutant
 from derivations.notation import matrix, ones, size
 from netlib import Dense
 
@@ -34,6 +34,58 @@ def _build_columns(values):
     return Dense.from_params(values["W"], values.get("b"), layout="columns")
 
 
+class DenseWeightGradientTransposed(Dense):
+    def _backward(self, g):
+        dx = super()._backward(g)
+        self.grads["W"] = g.T @ self._x        # swapped order: (out, in), the transpose
+        return dx
+
+class DenseInputGradientColumnFormula(Dense):
+    def _backward(self, g):
+        super()._backward(g)
+        return self.params["W"] @ g.T
+
+class DenseBiasSummedOverFeatures(Dense):
+    def _backward(self, g):
+        dx = super()._backward(g)
+        self.grads["b"] = g.sum(axis=1)        # over the outputs instead of the batch
+        return dx
+
+class DenseBiasNotSummed(Dense):
+    def _backward(self, g):
+        dx = super()._backward(g)
+        self.grads["b"] = g.copy()             # one bias gradient per sample, never summed
+        return dx
+
+class DenseBiasAveraged(Dense):
+    def _backward(self, g):
+        dx = super()._backward(g)
+        self.grads["b"] = g.mean(axis=0)       # the loss already divided by the batch
+        return dx
+
+class DenseWeightGradientOverBatch(Dense):
+    def _backward(self, g):
+        dx = super()._backward(g)
+        self.grads["W"] = self._x.T @ g / len(g)   # 1/batch a second time
+        return dx
+
+class DenseWeightGradientNegated(Dense):
+    def _backward(self, g):
+        dx = super()._backward(g)
+        self.grads["W"] = -(self._x.T @ g)     # the descent step's sign, not the gradient's
+        return dx
+
+class DenseInputGradientFromUpdatedWeights(Dense):
+    def _backward(self, g):
+        x, W = self._x, self.params["W"]
+        dW = x.T @ g
+        self.grads["W"] = dW
+        if "b" in self.params:
+            self.grads["b"] = g.sum(axis=0)
+        updated = W - 0.1 * dW                 # W after an SGD step, used too early
+        return g @ updated.T
+
+
 DENSE = Derivation(
     name="dense",
     title="Dense (row layout)",
@@ -54,7 +106,47 @@ DENSE = Derivation(
     build=_build_rows,
     notes="Row layout is netlib's canonical one (and PyTorch's batch layout); "
           "PyTorch stores W as (out, in) and computes X Wᵀ.",
+    mutants=(
+        Mutant("dense_dW_transposed",
+               "dW = Gᵀ X: product order swapped",
+               "dW has W's transpose, shape (out, in)",
+               DenseWeightGradientTransposed),
+        Mutant("dense_dx_column_formula",
+               "dx = W Gᵀ: the column-layout formula in row-layout code",
+               "dx is transposed, shape (in, batch)",
+               DenseInputGradientColumnFormula),
+        Mutant("dense_db_wrong_axis",
+               "db = G summed over the outputs (axis 1) instead of the batch",
+               "db has one entry per sample",
+               DenseBiasSummedOverFeatures, slips_square_ones=True),
+        Mutant("dense_db_not_summed",
+               "db = G: the bias gradient is not summed over the batch",
+               "db has G's shape (batch, out)",
+               DenseBiasNotSummed),
+        Mutant("dense_db_averaged",
+               "db = mean of G over the batch: 1/batch applied again",
+               "db is 1/batch of the truth",
+               DenseBiasAveraged),
+        Mutant("dense_dW_over_batch",
+               "dW = XᵀG / batch: 1/batch applied again",
+               "dW is 1/batch of the truth",
+               DenseWeightGradientOverBatch),
+        Mutant("dense_dW_sign",
+               "dW = -XᵀG: the update direction's sign",
+               "dW points uphill; training diverges",
+               DenseWeightGradientNegated),
+        Mutant("dense_dx_updated_weights",
+               "dx computed with W after the SGD step",
+               "dx is off by -0.1 G (XᵀG)ᵀ",
+               DenseInputGradientFromUpdatedWeights),
+    ),
 )
+
+class DenseNoBiasInputGradientOverBatch(Dense):
+    def _backward(self, g):
+        dx = super()._backward(g)
+        return dx / len(g)                     # 1/batch in the layer: the loss has it already
+
 
 DENSE_NO_BIAS = Derivation(
     name="dense_no_bias",
@@ -66,7 +158,31 @@ DENSE_NO_BIAS = Derivation(
     stated={"x": G * W.T, "W": X.T * G},
     build=_build_rows,
     notes="Dense(..., bias=False): seed D's networks have no bias.",
+    mutants=(
+        Mutant("dense_no_bias_dx_over_batch",
+               "dx = G Wᵀ / batch: 1/batch applied in the layer too",
+               "dx is 1/batch of the truth",
+               DenseNoBiasInputGradientOverBatch),
+    ),
 )
+
+class DenseColumnsWeightGradientRowFormula(Dense):
+    def _backward(self, g):
+        dx = super()._backward(g)
+        self.grads["W"] = self._x @ g.T        # Xᵀ G transposed: (in, out)
+        return dx
+
+class DenseColumnsBiasSummedOverFeatures(Dense):
+    def _backward(self, g):
+        dx = super()._backward(g)
+        self.grads["b"] = g.sum(axis=0)        # over the outputs; the batch is axis 1 here
+        return dx
+
+class DenseColumnsInputGradientNotTransposedBack(Dense):
+    def _backward(self, g):
+        super()._backward(g)
+        return g.T @ self.params["W"]
+
 
 DENSE_COLUMNS = Derivation(
     name="dense_columns",
@@ -91,4 +207,19 @@ DENSE_COLUMNS = Derivation(
     transpose_map={"x": "x", "W": "W", "b": "b"},
     notes="Column layout (x of shape (in, batch), W of shape (out, in)) is the "
           "transpose of the row-layout map; its gradients are the transposes.",
+    mutants=(
+        Mutant("dense_columns_dW_row_formula",
+               "dW = X Gᵀ: the row-layout formula in column-layout code",
+               "dW has shape (in, out), the transpose",
+               DenseColumnsWeightGradientRowFormula),
+        Mutant("dense_columns_db_wrong_axis",
+               "db = G summed over axis 0 (the outputs) instead of axis 1 "
+               "(the batch)",
+               "db has one entry per sample",
+               DenseColumnsBiasSummedOverFeatures, slips_square_ones=True),
+        Mutant("dense_columns_dx_not_transposed_back",
+               "dx = Gᵀ W: the transposed product never transposed back",
+               "dx has shape (batch, in)",
+               DenseColumnsInputGradientNotTransposedBack),
+    ),
 )

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import sympy
 
-from derivations.core import G_ENTRYWISE, X_ENTRYWISE, Derivation, F, N
+from derivations.core import G_ENTRYWISE, X_ENTRYWISE, Derivation, F, Mutant, N
 from derivations.notation import matrix
 from netlib import Dropout
 
@@ -46,6 +46,12 @@ def run(layer, values, g):
     return {"x": layer.backward(g)}
 
 
+class DropoutFreshMaskInBackward(Dropout):
+    def _backward(self, g):
+        keep = self.rng.random(g.shape) >= self.p           # a second draw: another mask
+        return g * keep / (1 - self.p)
+
+
 DROPOUT = Derivation(
     name="dropout",
     title="Dropout (inverted, training mode)",
@@ -64,4 +70,10 @@ DROPOUT = Derivation(
     hyper={"p": P, "seed": SEED},
     notes="Inference mode (layer.train(False)) is the identity and consumes no "
           "randomness; tests/test_new_layers.py checks that and the mask reuse.",
+    mutants=(
+        Mutant("dropout_fresh_mask_in_backward",
+               "a new mask drawn in backward",
+               "gradient flows through entries the forward pass dropped",
+               DropoutFreshMaskInBackward),
+    ),
 )

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import sympy
 
-from derivations.core import Derivation, matrix_shape
+from derivations.core import Derivation, Mutant, matrix_shape
 from derivations.notation import Operator, matrix, size
 from netlib import Embedding
 
@@ -118,6 +118,15 @@ def sample(rng, shapes):
     return {"W": rng.uniform(-2.0, 2.0, size=shapes["W"]), "indices": _index_values(shapes)}
 
 
+class EmbeddingOverwritesRepeatedRows(EmbeddingForChecks):
+    def backward(self, g):
+        super().backward(g)
+        dW = self.grads["W"]
+        dW[...] = 0
+        dW[self._indices.ravel()] = np.reshape(g, (-1, self.dim))   # last use wins
+        return None
+
+
 EMBEDDING = Derivation(
     name="embedding",
     title="Embedding",
@@ -139,4 +148,10 @@ EMBEDDING = Derivation(
     notes="No gradient for the integer indices: netlib's backward returns None. "
           "Writing dW[t] = g keeps one use of a repeated row instead of their sum "
           "(numpy's fancy assignment does not accumulate); np.add.at does.",
+    mutants=(
+        Mutant("embedding_overwrite_repeated_rows",
+               "dW[t] = G: fancy assignment instead of np.add.at",
+               "a repeated row keeps one use's gradient, not the sum",
+               EmbeddingOverwritesRepeatedRows),
+    ),
 )

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import sympy
 
-from derivations.core import Derivation, N, Sigma, sigmoid, uniform_sample
+from derivations.core import Derivation, Mutant, N, Sigma, sigmoid, uniform_sample
 from derivations.layers.softmax import RowSoftmax
 from derivations.notation import entrywise, matrix, size
 from netlib import (
@@ -92,6 +92,22 @@ X_PRED, T_TARGET = matrix("x", N, C), matrix("t", N, C)
 G_SCALAR = sympy.Symbol("G", real=True)
 
 
+class MSEWithoutHalf(MeanSquaredError):
+    def _value_and_grad(self, pred, target):
+        value, diff = super()._value_and_grad(pred, target)
+        return value, 2 * diff
+
+class MSEWithoutMean(MeanSquaredError):
+    def _value_and_grad(self, pred, target):
+        value, diff = super()._value_and_grad(pred, target)
+        return value, diff * len(pred)
+
+class MSESignFlipped(MeanSquaredError):
+    def _value_and_grad(self, pred, target):
+        value, diff = super()._value_and_grad(pred, target)
+        return value, -diff
+
+
 MSE = Derivation(
     name="mse",
     title="Mean squared error",
@@ -105,7 +121,27 @@ MSE = Derivation(
     stated={"x": G_SCALAR / N * (X_PRED - T_TARGET)},
     build=lambda values: MeanSquaredError(),
     notes="The 1/2 cancels the 2 of the derivative.",
+    mutants=(
+        Mutant("mse_without_half",
+               "gradient 2(ŷ - y)/N for the loss with ½",
+               "twice the truth",
+               MSEWithoutHalf),
+        Mutant("mse_without_mean",
+               "gradient ŷ - y without 1/N",
+               "batch size times the truth",
+               MSEWithoutMean),
+        Mutant("mse_sign",
+               "gradient (y - ŷ)/N",
+               "the gradient is negated",
+               MSESignFlipped),
+    ),
 )
+
+class BCELogitsFormulaOnProbabilities(BinaryCrossEntropy):
+    def _value_and_grad(self, pred, target):
+        value, _ = super()._value_and_grad(pred, target)
+        return value, pred - target
+
 
 BCE = Derivation(
     name="bce",
@@ -127,7 +163,20 @@ BCE = Derivation(
     sample=uniform_sample(ranges={"x": (0.05, 0.95), "t": (0.0, 1.0)}),
     assumptions={"x": {"positive": True}},
     notes="netlib clips probabilities to [eps, 1 - eps]; prefer the logits form.",
+    mutants=(
+        Mutant("bce_logits_formula",
+               "(p - t)/N, the gradient with respect to the logits, used for"
+               " probabilities",
+               "missing the 1/(p(1 - p)) factor",
+               BCELogitsFormulaOnProbabilities),
+    ),
 )
+
+class BCELogitsWithoutSigmoid(BinaryCrossEntropyWithLogits):
+    def _value_and_grad(self, z, target):
+        value, _ = super()._value_and_grad(z, target)
+        return value, z - target
+
 
 BCE_LOGITS = Derivation(
     name="bce_logits",
@@ -145,7 +194,32 @@ BCE_LOGITS = Derivation(
     sample=uniform_sample(ranges={"x": (-3.0, 3.0), "t": (0.0, 1.0)}),
     notes="netlib evaluates max(z, 0) - z t + log(1 + e^{-|z|}), equal to the "
           "definition and finite for every z.",
+    mutants=(
+        Mutant("bce_logits_without_sigmoid",
+               "(z - t)/N: the logit used as a probability",
+               "grows without bound with |z|",
+               BCELogitsWithoutSigmoid),
+    ),
 )
+
+class SoftmaxCrossEntropySignFlipped(SoftmaxCrossEntropy):
+    def _value_and_grad(self, z, target):
+        value, grad = super()._value_and_grad(z, target)
+        return value, -grad
+
+class SoftmaxCrossEntropyMeanTwice(SoftmaxCrossEntropy):
+    def _value_and_grad(self, z, target):
+        value, grad = super()._value_and_grad(z, target)
+        return value, grad / len(z)
+
+class SoftmaxCrossEntropySoftmaxOverBatch(SoftmaxCrossEntropy):
+    def _value_and_grad(self, z, target):
+        value, _ = super()._value_and_grad(z, target)
+        if target.ndim == 1:                   # integer labels: their one-hot rows
+            target = np.eye(z.shape[1], dtype=z.dtype)[target]
+        e = np.exp(z - z.max(axis=0))
+        return value, e / e.sum(axis=0) - target      # normalised over samples
+
 
 SOFTMAX_CROSS_ENTROPY = Derivation(
     name="softmax_cross_entropy",
@@ -165,4 +239,18 @@ SOFTMAX_CROSS_ENTROPY = Derivation(
     netlib_target=lambda values: np.argmax(values["t"], axis=1).astype(np.int64),
     notes="netlib receives integer labels; the derivation holds their one-hot "
           "matrix as a constant. netlib's log-sum-exp is max-shifted.",
+    mutants=(
+        Mutant("softmax_cross_entropy_sign",
+               "(T - softmax(Z))/N",
+               "the gradient is negated",
+               SoftmaxCrossEntropySignFlipped),
+        Mutant("softmax_cross_entropy_mean_twice",
+               "(softmax(Z) - T)/N²: 1/N applied twice",
+               "1/batch of the truth",
+               SoftmaxCrossEntropyMeanTwice),
+        Mutant("softmax_cross_entropy_softmax_over_batch",
+               "softmax taken over the batch axis",
+               "probabilities normalised over samples",
+               SoftmaxCrossEntropySoftmaxOverBatch),
+    ),
 )

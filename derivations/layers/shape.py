@@ -9,7 +9,7 @@ looked up from its matrix shape. The Jacobian is the identity of size
 
 from __future__ import annotations
 
-from derivations.core import Derivation, matrix_shape, uniform_sample
+from derivations.core import Derivation, Mutant, matrix_shape, uniform_sample
 from derivations.notation import Operator, matrix, size
 from netlib import Flatten
 
@@ -48,6 +48,11 @@ class ReshapeLike(Operator):
 X_ANY, G_FLAT = matrix("x", size("R"), size("C")), matrix("G", size("N"), size("K"))
 
 
+class FlattenUnflattenedColumnMajor(Flatten):
+    def _backward(self, g):
+        return g.reshape(self._x_shape, order="F")
+
+
 FLATTEN = Derivation(
     name="flatten",
     title="Flatten",
@@ -63,5 +68,11 @@ FLATTEN = Derivation(
     sample=uniform_sample(),
     notes="netlib returns a copy, not a view of x, so later changes to x do not "
           "show through y.",
+    mutants=(
+        Mutant("flatten_back_column_major",
+               "g reshaped back in column-major (Fortran) order",
+               "gradients land on the wrong entries",
+               FlattenUnflattenedColumnMajor, slips_square_ones=True),
+    ),
 )
 

@@ -9,9 +9,20 @@ fraction), and the numeric check holds the two together at 1e-12.
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import sympy
 
-from derivations.core import Derivation, Sigma, elementwise, times_derivative, uniform_sample
+from derivations.core import (
+    Derivation,
+    Mutant,
+    Sigma,
+    elementwise,
+    logistic,
+    times_derivative,
+    uniform_sample,
+)
 from derivations.notation import DefinedFunction
 from netlib import ELU, GELU, SiLU
 
@@ -114,6 +125,15 @@ def _gelu_tanh_slope(x):
     return s + 2 * x * s * (1 - s) * TanhArgumentSlope(x)
 
 
+#: Φ in numpy, for the mutant below (math.erfc entry by entry).
+_normal_cdf_numpy = np.vectorize(lambda v: 0.5 * math.erfc(-v / math.sqrt(2)))
+
+
+class GELUWithoutProductRule(GELU):
+    def _backward(self, g):
+        return g * _normal_cdf_numpy(self._x)
+
+
 GELU_EXACT = Derivation(
     name="gelu",
     title="GELU (exact, erf form)",
@@ -128,7 +148,19 @@ GELU_EXACT = Derivation(
     notes="numpy has no erf: netlib computes erfc from a positive-term series "
           "(|z| < 1.2) and a continued fraction (|z| >= 1.2), relative error below "
           "1e-14, and Φ(x) as erfc(-x/√2)/2 so that Φ keeps its digits for x << 0.",
+    mutants=(
+        Mutant("gelu_without_product_rule",
+               "dx = G Φ(x): the x φ(x) term dropped",
+               "wrong slope, worst near |x| = 1",
+               GELUWithoutProductRule),
+    ),
 )
+
+class GELUTanhWithExactDerivative(GELU):
+    def _backward(self, g):
+        x = self._x                            # Φ(x) + x φ(x): the erf form's slope
+        return g * (_normal_cdf_numpy(x) + x * np.exp(-x ** 2 / 2) / math.sqrt(2 * math.pi))
+
 
 GELU_TANH = Derivation(
     name="gelu_tanh",
@@ -144,7 +176,18 @@ GELU_TANH = Derivation(
     notes="A different function from the exact GELU (they differ by up to ~5e-4), "
           "with its own derivative: mixing the forward of one with the backward of "
           "the other is a mistake the numeric check sees.",
+    mutants=(
+        Mutant("gelu_tanh_exact_derivative",
+               "the exact GELU's slope Φ(x) + x φ(x) in the tanh form's backward",
+               "off by up to ~1e-3: the two functions differ",
+               GELUTanhWithExactDerivative),
+    ),
 )
+
+class SiLUSigmoidOnly(SiLU):
+    def _backward(self, g):
+        return g * logistic(self._x)
+
 
 SILU = Derivation(
     name="silu",
@@ -156,7 +199,19 @@ SILU = Derivation(
     stated={"x": times_derivative(lambda x: Sigma(x) * (1 + x * (1 - Sigma(x))))},
     build=lambda values: SiLU(),
     sample=uniform_sample(-4.0, 4.0),
+    mutants=(
+        Mutant("silu_sigmoid_only",
+               "dx = G σ(x): the product rule forgotten",
+               "misses x σ(x)(1 - σ(x))",
+               SiLUSigmoidOnly),
+    ),
 )
+
+class ELUOutputAsSlope(ELU):
+    def _backward(self, g):
+        x = self._x
+        return np.where(x > 0, g, g * self.function(x))
+
 
 ELU_ENTRY = Derivation(
     name="elu",
@@ -173,4 +228,10 @@ ELU_ENTRY = Derivation(
     hyper={"alpha": ELU_ALPHA},
     notes="Kink at 0 unless alpha = 1 (here alpha = 7/10); samples stay at least "
           "0.1 away from it.",
+    mutants=(
+        Mutant("elu_output_as_slope",
+               "y instead of y + α on the negative side",
+               "negative slopes shifted by -α",
+               ELUOutputAsSlope),
+    ),
 )

@@ -6,9 +6,10 @@ block diagonal with one full block per sample; the stated VJPs never form it.
 
 from __future__ import annotations
 
+import numpy as np
 import sympy
 
-from derivations.core import G_ENTRYWISE, X_ENTRYWISE, Derivation, F
+from derivations.core import G_ENTRYWISE, X_ENTRYWISE, Derivation, F, Mutant
 from derivations.notation import Operator, ones
 from netlib import LogSoftmax, Softmax
 
@@ -51,6 +52,17 @@ def row_sums(M):
 Y_SOFTMAX = RowSoftmax(X_ENTRYWISE)
 
 
+class SoftmaxDiagonalOnly(Softmax):
+    def _backward(self, g):
+        y = self._y
+        return g * y * (1 - y)
+
+class SoftmaxSumOverBatch(Softmax):
+    def _backward(self, g):
+        y = self._y
+        return y * (g - (g * y).sum(axis=0, keepdims=True))
+
+
 SOFTMAX = Derivation(
     name="softmax",
     title="Softmax",
@@ -66,7 +78,26 @@ SOFTMAX = Derivation(
     notes="netlib subtracts each row's maximum before exp (the result is unchanged, "
           "nothing overflows). Keeping only the diagonal y(1 - y) of the Jacobian "
           "is a classic mistake.",
+    mutants=(
+        Mutant("softmax_diagonal_only",
+               "only the diagonal y(1 - y) of the softmax Jacobian",
+               "the coupling -y_i y_j between classes is lost",
+               SoftmaxDiagonalOnly),
+        Mutant("softmax_sum_over_batch",
+               "⟨g, y⟩ summed over the batch axis instead of the classes",
+               "samples leak into each other",
+               SoftmaxSumOverBatch),
+    ),
 )
+
+class LogSoftmaxWithoutSumOfG(LogSoftmax):
+    def _backward(self, g):
+        return g - np.exp(self._y)
+
+class LogSoftmaxSumOverBatch(LogSoftmax):
+    def _backward(self, g):
+        return g - np.exp(self._y) * g.sum(axis=0, keepdims=True)
+
 
 LOG_SOFTMAX = Derivation(
     name="log_softmax",
@@ -80,4 +111,14 @@ LOG_SOFTMAX = Derivation(
     stated={"x": G_ENTRYWISE - sympy.HadamardProduct(Y_SOFTMAX, row_sums(G_ENTRYWISE))},
     build=lambda values: LogSoftmax(),
     notes="netlib computes it max-shifted and recovers softmax(x) as exp(y).",
+    mutants=(
+        Mutant("log_softmax_without_sum_of_g",
+               "G - softmax(x): the factor Σ_k G_k dropped",
+               "right only when G sums to 1 per sample",
+               LogSoftmaxWithoutSumOfG),
+        Mutant("log_softmax_sum_over_batch",
+               "Σ G taken over the batch axis instead of the classes",
+               "samples leak into each other",
+               LogSoftmaxSumOverBatch, slips_square_ones=True),
+    ),
 )

@@ -144,6 +144,8 @@ def code_sections(cls: type, page_dir: Path) -> str:
 
 def render_layer_page(d, template: Template, page_dir: Path, sections: dict) -> str:
     """The MyST text of one entry's page."""
+    from derivations.latex import latex_definition
+
     notes = (d.notes or "").strip() or "No special numerical care is needed for this entry."
     return template.substitute(
         mark=GENERATED_MARK,
@@ -151,7 +153,7 @@ def render_layer_page(d, template: Template, page_dir: Path, sections: dict) -> 
         title=d.title,
         kind=d.kind,
         class_path=f"{d.netlib_class.__module__}.{d.netlib_class.__qualname__}",
-        definition=d.definition_latex.strip(),
+        definition=latex_definition(d),
         code=code_sections(d.netlib_class, page_dir),
         notes=notes,
         **sections,
