@@ -6,32 +6,9 @@ dense layer computes ``x @ W + b`` with ``W`` of shape ``(in, out)``.
 glossary page for every convention.
 """
 
+from netlib import layers
 from netlib.gradcheck import check_gradients, check_layer, check_model
-from netlib.layers import (
-    ELU,
-    GELU,
-    AvgPool2D,
-    BatchNorm1d,
-    Conv2D,
-    Dense,
-    Dropout,
-    Embedding,
-    Flatten,
-    Identity,
-    Layer,
-    LayerNorm,
-    LeakyReLU,
-    LogSoftmax,
-    MaxPool2D,
-    MultiHeadAttention,
-    ReLU,
-    Residual,
-    Sigmoid,
-    SiLU,
-    Softmax,
-    Softplus,
-    Tanh,
-)
+from netlib.layers import *  # noqa: F403
 from netlib.losses import (
     BinaryCrossEntropy,
     BinaryCrossEntropyWithLogits,
@@ -47,27 +24,18 @@ from netlib.training import History, evaluate, fit
 __version__ = "0.1.0"
 
 __all__ = [
+    *layers.__all__,
     "SGD",
     "Adam",
     "BinaryCrossEntropy",
     "BinaryCrossEntropyWithLogits",
-    "Dense",
     "History",
-    "Identity",
-    "Layer",
-    "LeakyReLU",
-    "LogSoftmax",
     "Loss",
     "MeanSquaredError",
     "Momentum",
     "Optimizer",
-    "ReLU",
     "Sequential",
-    "Sigmoid",
     "SoftmaxCrossEntropy",
-    "Softmax",
-    "Softplus",
-    "Tanh",
     "check_gradients",
     "check_layer",
     "check_model",
@@ -75,17 +43,4 @@ __all__ = [
     "fit",
     "load_parameters",
     "save_parameters",
-    "AvgPool2D",
-    "BatchNorm1d",
-    "Conv2D",
-    "Dropout",
-    "ELU",
-    "Embedding",
-    "Flatten",
-    "GELU",
-    "LayerNorm",
-    "MaxPool2D",
-    "MultiHeadAttention",
-    "Residual",
-    "SiLU",
 ]

@@ -13,6 +13,8 @@ import numpy as np
 
 from netlib.layers.base import Layer
 
+__all__ = ["Identity", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softplus"]
+
 
 class Elementwise(Layer):
     """Base of the elementwise activations: any input shape, output alike."""

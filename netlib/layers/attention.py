@@ -49,6 +49,8 @@ from netlib.layers.base import Layer
 from netlib.layers.dense import init_weight
 from netlib.layers.softmax import softmax
 
+__all__ = ["MultiHeadAttention"]
+
 
 def scaled_dot_product_attention(q: np.ndarray, k: np.ndarray, v: np.ndarray,
                                  causal: bool = False) -> tuple[np.ndarray, np.ndarray]:

@@ -26,6 +26,8 @@ import numpy as np
 
 from netlib._validation import FLOAT_DTYPES, as_float_array, check_same_shape
 
+__all__ = ["Layer"]
+
 
 class Layer:
     """Base class: parameters, gradients, and the forward/backward contract.

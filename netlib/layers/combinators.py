@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from netlib.layers.base import Layer
 
+__all__ = ["Residual"]
+
 
 class Residual(Layer):
     r"""Residual connection around one layer: :math:`y = x + f(x)`.

@@ -52,6 +52,8 @@ from netlib._validation import as_float_array, check_ndim, float_dtype, positive
 from netlib.layers.base import Layer
 from netlib.layers.dense import init_weight
 
+__all__ = ["Conv2D"]
+
 
 def pair(who: str, label: str, value, minimum: int) -> tuple[int, int]:
     """``value`` as an ``(int, int)`` pair (an int means the same on both axes)."""

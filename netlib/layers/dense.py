@@ -13,6 +13,8 @@ from netlib._validation import (
 )
 from netlib.layers.base import Layer
 
+__all__ = ["Dense"]
+
 LAYOUTS = ("rows", "columns")
 
 

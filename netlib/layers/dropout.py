@@ -18,6 +18,8 @@ import numpy as np
 
 from netlib.layers.base import Layer
 
+__all__ = ["Dropout"]
+
 
 class Dropout(Layer):
     r"""Inverted dropout with a seeded generator; the identity at inference.

@@ -23,6 +23,8 @@ import numpy as np
 from netlib._validation import as_float_array, check_ndim, float_dtype, positive_ints
 from netlib.layers.base import Layer
 
+__all__ = ["Embedding"]
+
 
 class Embedding(Layer):
     r"""Lookup table: ``y = W[indices]``, one ``dim``-vector per index.

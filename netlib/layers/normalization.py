@@ -27,6 +27,8 @@ import numpy as np
 from netlib._validation import check_axis_size, check_ndim, float_dtype, positive_ints
 from netlib.layers.base import Layer
 
+__all__ = ["LayerNorm", "BatchNorm1d"]
+
 
 def _standardised_vjp(d: np.ndarray, xhat: np.ndarray, inv_std: np.ndarray,
                       axis) -> np.ndarray:

@@ -27,6 +27,8 @@ from netlib._validation import check_ndim
 from netlib.layers.base import Layer
 from netlib.layers.conv import output_size, pair, window_offset
 
+__all__ = ["MaxPool2D", "AvgPool2D"]
+
 
 class _Pool2D(Layer):
     """Window bookkeeping and input checks shared by the two poolings.

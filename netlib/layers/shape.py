@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from netlib.layers.base import Layer
 
+__all__ = ["Flatten"]
+
 
 class Flatten(Layer):
     r"""Flatten every axis but the first: ``(batch, d1, d2, ...) -> (batch, d1*d2*...)``.

@@ -14,6 +14,8 @@ import numpy as np
 
 from netlib.layers.activations import Elementwise, sigmoid
 
+__all__ = ["GELU", "SiLU", "ELU"]
+
 #: Below this argument :func:`erfc` sums the series, above it the continued fraction.
 _SERIES_LIMIT = 1.2
 #: Terms of the series: at z = 1.2 they fall below 1e-17 of the sum after ~30.

@@ -18,6 +18,8 @@ from netlib._validation import check_ndim
 from netlib.layers.base import Layer
 from netlib.layers.dense import check_layout
 
+__all__ = ["Softmax", "LogSoftmax"]
+
 
 def log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
     r""":math:`x - \operatorname{logsumexp}(x)` along ``axis``, max-shifted.
