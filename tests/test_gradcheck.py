@@ -14,7 +14,7 @@ import pytest
 import netlib as nl
 from derivations.mutants import get_mutant
 from netlib import gradcheck
-from netlib.gradcheck import check_gradients, check_layer, check_model
+from netlib.gradcheck import check_gradients, check_layer, check_model, relative_error
 
 MODES = ["full", "directional"]
 
@@ -230,6 +230,21 @@ def test_upstream_all_ones_is_what_hides_a_wrong_bias_axis():
     assert not caught["b"].passed, str(caught)
 
 
+def test_relative_error_uses_one_scale_and_tells_a_wrong_value_from_rounding():
+    """max|a - e| / max|e|: a wrong entry where e is 0 still counts, against the
+    array's scale; rounding-size differences stay near eps."""
+    expected = np.array([[1.0, -4.0], [0.0, 2.0]])
+    wrong = expected.copy()
+    wrong[1, 0] = 0.4                              # wrong where the expected value is 0
+    assert relative_error(expected.copy(), expected) == 0.0
+    assert relative_error(wrong, expected) == pytest.approx(0.4 / 4, rel=1e-15)
+    assert relative_error(expected * (1 + 1e-15), expected) < 1e-14
+    assert relative_error(expected.T, expected) == pytest.approx(4 / 4)   # a transpose
+    assert relative_error(np.zeros(3), np.zeros(3)) == 0.0
+    assert relative_error([0.0, 1e-300, 0.0], np.zeros(3)) == np.inf
+    assert relative_error(np.ones((2, 3)), np.ones((3, 2))) == np.inf     # wrong shape
+
+
 # -- whole models, both layouts, each loss ------------------------------------------
 
 def loss_cases():
@@ -289,6 +304,33 @@ def test_check_model_rejects_a_wrong_layer_deep_inside(layout):
     report = check_model(model, nl.MeanSquaredError(layout=layout), x, target)
     failed = [c.name for c in report.failures()]
     assert failed == ["x", "0.W", "0.b"], str(report)
+
+
+@pytest.mark.parametrize("wrong", [False, True], ids=["correct", "dW transposed"])
+def test_check_model_and_check_layer_agree_on_a_one_layer_model(wrong):
+    """A one-layer model under a loss is the layer with upstream g = dL/dY: the two
+    checks give the same verdicts and the same gradients (up to check_model's
+    random scalar upstream)."""
+    cls = get_mutant("dense_dW_transposed").wrong if wrong else nl.Dense
+    layer = cls(3, 3, rng=np.random.default_rng(2))    # square: a transpose is a value error
+    rng = np.random.default_rng(12)
+    x, target = rng.standard_normal((5, 3)), rng.standard_normal((5, 3))
+    loss = nl.MeanSquaredError()
+    loss.forward(layer.forward(x), target)
+    g = loss.backward(1.0)                              # dL/dY
+    by_layer = check_layer(layer, x, upstream=g, mode="full")
+    by_model = check_model(nl.Sequential([layer]), loss, x, target, mode="full")
+    assert [c.name for c in by_model.checks] == ["x", "0.W", "0.b"]
+    names = {"x": "x", "W": "0.W", "b": "0.b"}
+    assert {names[c.name]: c.passed for c in by_layer.checks} == \
+           {c.name: c.passed for c in by_model.checks}, f"{by_layer}\n{by_model}"
+    assert by_model.passed is not wrong and by_model["0.W"].passed is not wrong
+    # check_model's upstream is one random scalar u: its gradients are u times the layer's.
+    u = by_model["x"].analytic_array.flat[0] / by_layer["x"].analytic_array.flat[0]
+    for name, model_name in names.items():
+        mine, theirs = by_layer[name], by_model[model_name]
+        assert relative_error(theirs.analytic_array, u * mine.analytic_array) < 1e-12
+        assert relative_error(theirs.numeric_array, u * mine.numeric_array) < 1e-8
 
 
 def test_check_model_catches_a_loss_missing_its_mean():
