@@ -124,7 +124,7 @@ def netlib_epoch(weights, x, y, chunks, lr):
         for index in chunk:
             pred = model.forward(np.take(x, index, axis=0), check_finite_input=False)
             total += loss.forward(pred, y[index]) * len(index)
-            model.backward(loss.backward(), input_gradient=False)
+            model.backward_without_input_gradient(loss.backward())
             optimizer.step(params, grads)
         yield elapsed(start)
     return total / len(x)

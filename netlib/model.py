@@ -11,7 +11,6 @@ input gradient to the layer before it. No Jacobian is ever multiplied out.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterable
 
 import numpy as np
@@ -83,40 +82,40 @@ class Sequential:
 
     __call__ = forward
 
-    def backward(self, g: np.ndarray, *, input_gradient: bool = True) -> np.ndarray | None:
-        """Backpropagate ``g = dL/dy``; fill every layer's grads; return ``dL/dx``.
+    def backward(self, g: np.ndarray) -> np.ndarray:
+        r"""Backpropagate ``g = dL/dy``: fill every layer's grads and return ``dL/dx``.
 
-        With ``input_gradient=False`` (what :func:`netlib.fit` uses) the first
-        layer may skip ``dL/dx``, the gradient of the data, and ``None`` is
-        returned: in a 784-256-128-10 MLP that product would add 40% to the
-        step's other matrix work (it is 28% of a step that computes it).
-        Parameter gradients are the same either way.
+        The chain of VJPs, evaluated from the innermost bracket out:
+
+        .. math:: \frac{\partial L}{\partial x} = J^\top g
+                  = J_1^\top \big(J_2^\top \cdots (J_L^\top g)\big)
+
+        Each layer turns the gradient of its output into the gradient of its
+        input (filling its parameter gradients on the way) and hands it to the
+        layer before it.
+        """
+        for layer in reversed(self.layers):
+            g = layer.backward(g)
+        return g
+
+    def backward_without_input_gradient(self, g: np.ndarray) -> None:
+        """:meth:`backward` for training: the same parameter gradients, no ``dL/dx``.
+
+        ``dL/dx`` is the gradient of the *data*, which training never uses, so
+        the first layer is told (``Layer.input_gradient``) that it may skip
+        it: for a first ``Dense`` layer that is a matrix product as large as its
+        forward one. This is what :func:`netlib.fit` calls; the chain itself is
+        :meth:`backward`, unchanged.
         """
         first = self.layers[0] if self.layers else None
-        skip = not input_gradient and first is not None and hasattr(first, "input_gradient")
-        if skip:
-            previous, first.input_gradient = first.input_gradient, False
+        if not hasattr(first, "input_gradient"):    # no layers, or a layer without the switch
+            self.backward(g)
+            return
+        previous, first.input_gradient = first.input_gradient, False
         try:
-            private = False             # the caller's g is never overwritten
-            for layer in reversed(self.layers):
-                # Only a layer that keeps Layer.backward accepts the keyword.
-                if private and type(layer).backward is Layer.backward:
-                    g = layer.backward(g, overwrite_g=True)
-                else:
-                    g = layer.backward(g)
-                # Speed: a gradient that owns its memory (not a view) and that
-                # only our variable g refers to (CPython's count is 2: g and
-                # getrefcount's argument) is a temporary nobody else can see,
-                # so the next layer may write its result into it (ReLU does,
-                # saving an allocation). A layer that keeps a reference to what
-                # it returned, or returns a view of someone's array, fails the
-                # test. numpy elides its own temporaries by the same rule.
-                private = (type(g) is np.ndarray and g.base is None
-                           and sys.getrefcount(g) == 2)
+            self.backward(g)
         finally:
-            if skip:
-                first.input_gradient = previous     # restored, even after an error
-        return g if input_gradient else None
+            first.input_gradient = previous     # restored, even after an error
 
     def train(self, mode: bool = True) -> Sequential:
         """Put every layer in training (``True``) or inference mode."""

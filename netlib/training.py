@@ -38,9 +38,8 @@ class History:
 def _batch_slice(x, index, axis):
     """The samples ``index`` of ``x`` along the batch axis, as a new array.
 
-    ``np.take`` rather than ``x[index]``: the same copy, but about 10% faster
-    (60 instead of 66 microseconds for 128 Fashion-MNIST images in the loop
-    of ``benchmarks/train_speed.py``); fancy indexing takes a more general path.
+    ``np.take`` rather than ``x[index]``: the same copy, but fancy indexing
+    takes a more general path (measured in ``benchmarks/README.md``).
     """
     return np.take(x, index, axis=axis)
 
@@ -116,7 +115,7 @@ def fit(model: Sequential, loss: Loss, optimizer: Optimizer, x, y, *, epochs: in
                 pred = model.forward(xb, check_finite_input=False)
                 batch_loss = loss.forward(pred, yb)
                 # The data's own gradient is never used: skip computing it.
-                model.backward(loss.backward(), input_gradient=False)
+                model.backward_without_input_gradient(loss.backward())
                 optimizer.step(model.parameters(), model.gradients())
                 size = len(index)
                 total_loss += batch_loss * size

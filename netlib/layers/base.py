@@ -41,7 +41,7 @@ class Layer:
     name = "layer"
 
     #: Whether :meth:`backward` must return ``dL/dx``. Nobody needs the
-    #: gradient of the *data*, so ``Sequential.backward(g, input_gradient=False)``
+    #: gradient of the *data*, so ``Sequential.backward_without_input_gradient``
     #: turns this off for its first layer during that call; a layer that can
     #: skip the work (``Dense`` saves a whole matrix product) returns ``None``.
     input_gradient = True
@@ -52,8 +52,6 @@ class Layer:
         self.training = True
         self._y_shape: tuple | None = None
         self._x_dtype: np.dtype | None = None
-        #: Set by :meth:`backward` for :meth:`_backward`: may ``g`` be overwritten?
-        self._overwrite_g = False
 
     # -- public API -----------------------------------------------------------
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -71,13 +69,8 @@ class Layer:
 
     __call__ = forward
 
-    def backward(self, g: np.ndarray, *, overwrite_g: bool = False) -> np.ndarray:
-        """Given ``g = dL/dy``, fill :attr:`grads` and return ``dL/dx``.
-
-        ``overwrite_g=True`` lets the layer write its result into ``g``'s
-        memory (``Sequential`` passes it for temporaries no one else can
-        see); layers that cannot use it ignore it.
-        """
+    def backward(self, g: np.ndarray) -> np.ndarray:
+        """Given ``g = dL/dy``, fill :attr:`grads` and return ``dL/dx``."""
         if self._y_shape is None:
             raise RuntimeError(f"{self.describe()}: backward called before forward")
         # Speed: as in forward, describe() only when a check has to run.
@@ -86,7 +79,6 @@ class Layer:
             who = self.describe()
             g = as_float_array(who, "g (the upstream gradient dL/dy)", g, self._x_dtype)
             check_same_shape(who, "g", g, self._y_shape, "the shape of this layer's output y")
-        self._overwrite_g = overwrite_g
         return self._backward(g)
 
     def set_params(self, who: str | None = None, **values) -> Layer:
