@@ -1,16 +1,21 @@
 r"""Max and average pooling (NCHW, no padding), restated window by window.
 
-Average pooling is linear: each output is :math:`1/(kh\,kw)` times the sum of
-its window, so the VJP spreads :math:`g/(kh\,kw)` over the window (and adds
-where windows overlap).
+Average pooling is linear: each output is :math:`1/(k_h k_w)` times the sum of
+its window, so the VJP spreads :math:`g/(k_h k_w)` over the window (and adds
+where windows overlap): :math:`\tfrac{1}{k_h k_w}\operatorname{spread}(G)`
+(:class:`SpreadMean`).
 
 Max pooling is written from its definition with the tie rule built in: the
 maximum of the window entries :math:`e_0, e_1, \dots` (row-major) is the
 ``Piecewise`` that returns :math:`e_m` for the first :math:`m` with
 :math:`e_m \ge e_l` for every later :math:`l`. SymPy differentiates each
 branch, so the Jacobian routes every output to its selected entry alone; the
-stated VJP routes :math:`g` the same way. Samples are continuous (no ties);
-the tie rule itself is tested in ``tests/test_new_layers.py``.
+stated VJP, :math:`\operatorname{route}_{\max}(G, X)` (:class:`RouteToMax`), routes
+:math:`g` the same way. Samples are continuous (no ties); the tie rule itself
+is tested in ``tests/test_new_layers.py``.
+
+The operators find their case by the shape of an argument (``x`` for max, ``G``
+for average pooling), so the cases of an entry differ in that shape.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import sympy
 
 from derivations.core import Derivation, matrix_shape, uniform_sample
 from derivations.layers.conv import array_entry, matrix_from_4d
+from derivations.notation import NotationError, Operator, matrix, size
 from netlib import AvgPool2D, MaxPool2D
 
 
@@ -77,6 +83,14 @@ class _Cases:
     def of(self, symbols) -> PoolCase:
         return self.by_matrix[symbols["x"].shape]
 
+    def case(self, name: str, shape) -> PoolCase:
+        """The case whose ``name`` ("x" or "G") has this matrix shape."""
+        found = [c for c in self.cases
+                 if matrix_shape(c.x if name == "x" else c.out) == tuple(shape)]
+        if len(found) != 1:
+            raise NotationError(f"{len(found)} pooling cases have {name} of shape {shape}")
+        return found[0]
+
     def build(self, values):
         case = self.by_x.get(tuple(np.shape(values["x"])), self.cases[0])
         return self.cls(case.kernel, case.stride)
@@ -98,9 +112,10 @@ MAX_CASES = _Cases(MaxPool2D,
                    PoolCase((1, 2, 4, 5), (2, 3), (2, 1)),     # overlapping along the width
                    PoolCase((2, 1, 3, 4), (2, 2), (1, 1)))     # overlapping windows
 
+# The second input is 3×5: then G's matrix shape (4×4, not 4×3) tells the cases apart.
 AVG_CASES = _Cases(AvgPool2D,
                    PoolCase((1, 2, 4, 5), (2, 3), (2, 1)),
-                   PoolCase((2, 1, 3, 4), (2, 2), (1, 1)))
+                   PoolCase((2, 1, 3, 5), (2, 2), (1, 1)))
 
 
 def max_pool(symbols):
@@ -116,11 +131,9 @@ def avg_pool(symbols):
     return matrix_from_4d(case.out, lambda n, c, i, j: sum(case.window(x, n, c, i, j)) / size)
 
 
-def _route(G, symbols, cases: _Cases, share) -> sympy.Matrix:
+def _route(G, x, case: PoolCase, share) -> sympy.Matrix:
     """Add ``share(window entries, g)[m]`` to the input position of entry ``m``, per window."""
-    case = cases.of(symbols)
-    x, g = array_entry(symbols["x"], case.x), array_entry(G, case.out)
-    total: dict = {}
+    g, total = array_entry(G, case.out), {}
     n_out, c_out, oh, ow = case.out
     for n in range(n_out):
         for c in range(c_out):
@@ -132,21 +145,45 @@ def _route(G, symbols, cases: _Cases, share) -> sympy.Matrix:
     return matrix_from_4d(case.x, lambda *k: total.get(k, sympy.S.Zero))
 
 
-def stated_max_pool(G, symbols):
+def _to_first_max(entries, g):
     # g goes to the selected entry only: 1 for the first maximum, 0 elsewhere.
-    def share(entries, g):
-        conditions = first_max_conditions(entries)
-        return [g * sympy.Piecewise(*((int(l == m), conditions[l]) for l in range(len(entries))))
-                for m in range(len(entries))]
-
-    return _route(G, symbols, MAX_CASES, share)
+    conditions = first_max_conditions(entries)
+    return [g * sympy.Piecewise(*((int(l == m), conditions[l]) for l in range(len(entries))))
+            for m in range(len(entries))]
 
 
-def stated_avg_pool(G, symbols):
-    def share(entries, g):
-        return [g / len(entries)] * len(entries)
+# -- the page's notation ----------------------------------------------------------------
+# x (N, C, H, W_in) is stored as the (N·C·H)×W_in matrix, G (N, C, H', W') as (N·C·H')×W'.
+X = matrix("x", size("NCH"), size("W_in"))
+G = matrix("G", size("NCH'"), size("W'"))
 
-    return _route(G, symbols, AVG_CASES, share)
+
+class RouteToMax(Operator):
+    """route(G, X): each g_{n,c,i,j} added where window (i, j) of X has its first maximum."""
+
+    shape = property(lambda self: self.args[1].shape)
+
+    def explicit(self, G, X):
+        case = MAX_CASES.case("x", X.shape)
+        return _route(G, array_entry(X, case.x), case, _to_first_max)
+
+    def _latex(self, printer):
+        G, X = (printer._print(a) for a in self.args)
+        return rf"\operatorname{{route}}_{{\max}}({G},\, {X})"
+
+
+class SpreadMean(Operator):
+    """spread(G)/(k_h k_w): each g_{n,c,i,j}/(k_h k_w) added over window (i, j)."""
+
+    shape = property(lambda self: X.shape)
+
+    def explicit(self, G):
+        case = AVG_CASES.case("G", G.shape)
+        return _route(G, lambda *position: 0, case,
+                      lambda entries, g: [g / len(entries)] * len(entries))
+
+    def _latex(self, printer):
+        return rf"\tfrac{{1}}{{k_h k_w}}\operatorname{{spread}}({printer._print(self.args[0])})"
 
 
 MAX_POOL = Derivation(
@@ -157,16 +194,15 @@ MAX_POOL = Derivation(
     inputs=("x",),
     shape_sets=tuple({"x": c.x} for c in MAX_CASES.cases),
     forward=max_pool,
-    stated={"x": stated_max_pool},
-    stated_latex={"x": r"\textstyle\sum_{\text{windows}} g_{n,c,i,j}\,"
-                       r"[\,(h, w) = \operatorname{argmax}_\text{first}"
-                       r"\text{ of window } (i, j)\,]"},
+    stated={"x": RouteToMax(G, X)},
     build=MAX_CASES.build,
     run=MAX_CASES.run,
     sample=uniform_sample(),
     hyper=MAX_CASES.hyper(),
-    notes="Not differentiable where a window has two equal maxima; netlib routes g "
-          "to the first in row-major window order (a valid subgradient), and "
+    notes="route_max(G, X) adds each g_{n,c,i,j} to the input position of the first "
+          "maximum (in row-major window order) of window (i, j) of X. Max pooling is not "
+          "differentiable where a window has two equal maxima; netlib routes g to the "
+          "first in row-major window order (a valid subgradient), and "
           "tests/test_new_layers.py checks that rule. Overlapping windows (stride 1) "
           "may select the same input twice: its gradient is the sum.",
 )
@@ -175,14 +211,15 @@ AVG_POOL = Derivation(
     name="avg_pool2d",
     title="AvgPool2D",
     netlib_class=AvgPool2D,
-    definition_latex=r"y_{n,c,i,j} = \frac{1}{kh\,kw}\sum_{u,v} x_{n,c,\,s_h i + u,\,s_w j + v}",
+    definition_latex=r"y_{n,c,i,j} = \frac{1}{k_h k_w}\sum_{u,v} x_{n,c,\,s_h i + u,\,s_w j + v}",
     inputs=("x",),
     shape_sets=tuple({"x": c.x} for c in AVG_CASES.cases),
     forward=avg_pool,
-    stated={"x": stated_avg_pool},
-    stated_latex={"x": r"\textstyle\sum_{\text{windows} \ni (h, w)} g_{n,c,i,j} / (kh\,kw)"},
+    stated={"x": SpreadMean(G)},
     build=AVG_CASES.build,
     run=AVG_CASES.run,
     sample=uniform_sample(),
     hyper=AVG_CASES.hyper(),
+    notes="spread(G) adds each g_{n,c,i,j} to every input position of window (i, j) "
+          "(k_h × k_w of them), summing where windows overlap.",
 )
