@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
+import sympy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -17,7 +20,8 @@ from derivations.matrix_calculus import (
     confirm,
     derive,
 )
-from derivations.matrix_calculus.evaluate import to_numpy
+from derivations.matrix_calculus.derive import candidate_value
+from derivations.matrix_calculus.evaluate import to_numpy, to_sympy
 from derivations.matrix_calculus.expr import Binary, Call, Neg, Num, Transpose, to_text
 from derivations.matrix_calculus.identities import IDENTITIES, check_identity
 from derivations.matrix_calculus.parser import parse
@@ -33,7 +37,8 @@ def test_at_least_forty_identities_with_sources():
 def test_identity_derived_and_stated_answers_are_confirmed(identity):
     result = check_identity(identity)
     report = "\n".join(
-        f"  {who}: {c.method} at {c.sizes}: error {c.error:.2e} (tolerance {c.tolerance:.0e})"
+        f"  {who}: {c.method} at {c.sizes}: {c.measure} error {c.error:.2e} "
+        f"(tolerance {c.tolerance:.1e})"
         for who, checks in (("derived", result.derived_checks), ("stated", result.stated_checks))
         for c in checks if not c.passed)
     assert result.passed, (
@@ -117,6 +122,116 @@ def test_no_closed_form_prints_the_elementwise_result():
     assert payload["answer"] is None and len(payload["elementwise"]) == 2
 
 
+def _fd_checks(answer):
+    return [c for c in answer.confirmations if c.method.startswith("central differences")]
+
+
+def test_large_constant_is_confirmed_with_a_tolerance_that_scales():
+    # A fixed tolerance rejected 2X here: the constant 1e6 makes the rounding
+    # error of each difference a million times larger; the derived tolerance
+    # grows with F = sum|g f|, so the right answer passes and a wrong one fails.
+    shifted = derive("sum(X * X) + 1e6", "X", elementwise=False)
+    plain = derive("sum(X * X)", "X", elementwise=False)
+    assert shifted.confirmed, shifted.reason
+    assert to_text(shifted.answer) == "2 * X"
+    assert min(c.tolerance for c in _fd_checks(shifted)) > (
+        1e3 * max(c.tolerance for c in _fd_checks(plain))), "the tolerance did not scale"
+
+
+def test_kron_of_kron_plus_sum_is_confirmed():
+    answer = derive("sum(kron(kron(A, B), C)) + sum(X)", "X", elementwise=False)
+    assert answer.confirmed, answer.reason
+    assert to_text(answer.answer) == "ones_like(X)"
+
+
+@pytest.mark.parametrize("text, candidate", [
+    ("sum(X * X) + 1e6", "X"),          # the factor 2 missing
+    ("sum(X * X)", "-2 * X"),           # a sign
+    ("tr(A @ X @ B)", "B @ A"),         # transposed: the numerator layout, X non-square
+])
+def test_wrong_candidate_is_rejected_by_finite_differences(text, candidate):
+    answer = derive(text, "X", candidate=parse(candidate), elementwise=False)
+    assert not answer.confirmed
+    checks = _fd_checks(answer)
+    assert len(checks) == 2 and all(not c.passed and c.error > c.tolerance for c in checks), (
+        [(c.error, c.tolerance) for c in checks])
+
+
+def test_transposed_gradient_fails_netlibs_check_with_its_hint():
+    rng = np.random.default_rng(3)
+    values = {"A": rng.standard_normal((4, 2)), "X": rng.standard_normal((2, 3)),
+              "B": rng.standard_normal((3, 4))}
+    problem = derive("tr(A @ X @ B)", "X", elementwise=False).problem
+    for text, passes in (("A.T @ B.T", True), ("B @ A", False)):
+        candidate = parse(text)
+        confirmation, check = confirm.finite_difference_check(
+            problem.expr, "X", values,
+            lambda g, point, c=candidate: candidate_value(problem, c, point, g), rng)
+        assert confirmation.passed is passes and check.passed is passes, (text, str(check))
+    assert "transpose" in check.hint, check.hint
+
+
+def test_vec_is_row_major_and_vec_columns_stacks_columns():
+    X = np.array([[1.0, 2.0], [3.0, 4.0]])
+    for fn, expected in (("vec", [1, 2, 3, 4]), ("vec_columns", [1, 3, 2, 4])):
+        np.testing.assert_array_equal(to_numpy(parse(f"{fn}(X)"), {"X": X}),
+                                      np.array(expected, dtype=float).reshape(-1, 1))
+        explicit = to_sympy(parse(f"{fn}(X)"), {"X": sympy.Matrix(X.tolist())})
+        assert [float(v) for v in explicit] == expected and explicit.shape == (4, 1)
+    assert to_numpy(parse("vec(X)"), {"X": X}).ravel().tolist() == X.ravel().tolist()
+
+
+PACKAGE = Path(__file__).resolve().parents[1] / "derivations" / "matrix_calculus"
+
+
+def _package_imports() -> dict:
+    """module -> [(imported sibling module, names taken from it)], every import
+    of the package by its own modules, at any depth of the code."""
+    modules = {path.stem: ast.parse(path.read_text()) for path in PACKAGE.glob("*.py")}
+    edges: dict = {name: [] for name in modules}
+    for name, tree in modules.items():
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.ImportFrom):
+                continue
+            absolute = (node.module or "").startswith("derivations.matrix_calculus")
+            if node.level == 1 and node.module:      # from .shapes import infer
+                edges[name].append((node.module, [a.name for a in node.names]))
+            elif node.level == 1 or absolute:        # from . import confirm
+                target = (node.module or "").rpartition(".")[2] if absolute else ""
+                if target and target != "matrix_calculus":
+                    edges[name].append((target, [a.name for a in node.names]))
+                else:
+                    edges[name] += [(a.name, []) for a in node.names if a.name in modules]
+    return edges
+
+
+def test_package_imports_no_private_names_across_modules():
+    private = [(m, target, n) for m, imports in _package_imports().items()
+               for target, names in imports for n in names if n.startswith("_")]
+    assert not private, f"private names imported across modules: {private}"
+
+
+def test_package_imports_have_no_cycle():
+    edges = _package_imports()
+    graph = {m: {t for t, _ in imports if t != "__init__"} for m, imports in edges.items()
+             if m != "__init__"}
+    state: dict = {}
+
+    def visit(module, path):
+        state[module] = "open"
+        for target in sorted(graph.get(module, ())):
+            assert state.get(target) != "open", "import cycle: " + " → ".join(
+                [*path, module, target])
+            if target not in state:
+                visit(target, [*path, module])
+        state[module] = "done"
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module, [])
+    assert {"functions", "shapes"} <= graph.keys() and "shapes" not in graph["functions"]
+
+
 @pytest.mark.parametrize("text, column, words", [
     ("X ** 2", 3, "'**'"),
     ("X.shape", 3, ".T (transpose)"),
@@ -172,8 +287,8 @@ def test_cli_text_and_bad_input(capsys):
 
 
 def _assert_matches_finite_differences(answer, seed):
-    """The confirmed (denominator-layout) answer against ``finite_difference_vjp``
-    at sizes, point and upstream G drawn from ``seed``, not from derive's own."""
+    """The confirmed (denominator-layout) answer against netlib's finite-difference
+    check at sizes, point and upstream drawn from ``seed``, not from derive's own."""
     problem, env = answer.problem, answer.problem.env
     rng = np.random.default_rng(seed)
     free = env.free_sizes([*(env.shape_of(n) for n in env.variables), problem.output_shape])
@@ -183,17 +298,14 @@ def _assert_matches_finite_differences(answer, seed):
         values = confirm.sample_point(problem.expr, concrete, rng)
     except confirm.DomainError:
         return  # no finite point at this seed: nothing to compare
-    G = (np.ones((1, 1)) if problem.is_scalar
-         else rng.standard_normal(env.concrete(problem.output_shape, sizes)))
-    with np.errstate(all="ignore"):
-        numeric = confirm.finite_difference_vjp(problem.expr, problem.wrt, values, G)
-        value = np.asarray(to_numpy(answer.denominator, {**values, "G": G}), dtype=float)
-    if value.shape == (1, 1):
-        value = np.broadcast_to(value, numeric.shape)  # an answer such as 0
-    error = confirm.relative_error(value, numeric)
-    assert error <= confirm.FD_TOLERANCE, (
+    confirmation, check = confirm.finite_difference_check(
+        problem.expr, problem.wrt, values,
+        lambda g, point: candidate_value(problem, answer.denominator, point, g), rng)
+    assert confirmation.passed, (
         f"{to_text(problem.expr)}: confirmed answer {to_text(answer.denominator)} is off "
-        f"central differences by {error:.2e} at {concrete}")
+        f"netlib's central differences at {concrete}: error {confirmation.error:.2e}, "
+        f"derived tolerance {confirmation.tolerance:.2e}\n"
+        f"analytic:\n{check.analytic_array}\nnumeric:\n{check.numeric_array}")
 
 
 _LEAVES = st.sampled_from(["X", "X", "W", "a", "1", "2.5"])

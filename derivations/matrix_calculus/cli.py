@@ -21,9 +21,12 @@ The language: names (matrices, column vectors, scalars), numbers, @ (matrix
 product), * and / (elementwise, broadcasting a scalar, a column or a row),
 +, -, .T, and the functions:
 {functions}.
-Row-wise: softmax, log_softmax, logsumexp; vec stacks columns.  A name is a
-matrix of unknown size unless --shape says otherwise (x=nx1 for a column,
-a=scalar for a number); sizes are inferred from how names are combined.
+Row-wise: softmax, log_softmax, logsumexp.  vec flattens row by row
+(np.ravel's C order, as everywhere in the project); vec_columns stacks the
+columns (the Matrix Cookbook's vec); unvec_like and unvec_columns_like undo
+them.  A name is a matrix of unknown size unless --shape says otherwise
+(x=nx1 for a column, a=scalar for a number); sizes are inferred from how
+names are combined.
 
 Scalar EXPR: the answer is the gradient.  In denominator layout (the
 default, and the project's convention) it has NAME's shape; in numerator
@@ -33,7 +36,9 @@ vector-Jacobian product with an upstream gradient G of EXPR's shape,
 J^T vec(G) reshaped to NAME's shape (the same in both layouts).
 
 An answer is printed only once it matched the explicit SymPy Jacobian and
-central finite differences at two random points; otherwise derive says so
+central finite differences (netlib.gradcheck, whose step and tolerance are
+derived from the sizes of the function and of its gradient) at two random
+points; otherwise derive says so
 and prints the elementwise result.  Sizes no --shape fixes are left symbolic
 and drawn at random for each point, distinct from one another (so shapes are
 non-square unless the expression makes them square) and different at the two
@@ -101,6 +106,10 @@ def run(args) -> int:
     for check in answer.confirmations:
         sizes = ", ".join(f"{k} {r}×{c}" for k, (r, c) in check.sizes.items())
         status = "ok  " if check.passed else "FAIL"
-        print(f"  {status} {check.method} at {sizes}: error {check.error:.1e} "
-              f"(tolerance {check.tolerance:.0e})")
+        if check.measure == "absolute":
+            measured = (f"worst entry's error {check.error:.1e} "
+                        f"(derived tolerance {check.tolerance:.1e})")
+        else:
+            measured = f"relative error {check.error:.1e} (tolerance {check.tolerance:.0e})"
+        print(f"  {status} {check.method} at {sizes}: {measured}")
     return 0 if answer.confirmed else 1

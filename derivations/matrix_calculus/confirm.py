@@ -1,56 +1,73 @@
-"""Confirm a candidate VJP: explicit SymPy Jacobian and central differences.
+"""Confirm a candidate VJP: explicit SymPy Jacobian and netlib's finite differences.
 
 At a concrete size (every free size given a value) and a random point, the
-candidate's value is compared with
+candidate is compared with two independent references:
 
 1. the **explicit Jacobian**: the expression evaluated by SymPy on a matrix
    of symbols for the variable (the other inputs fixed to the point's
    numbers), ``sympy.Matrix.jacobian`` of its row-major flattening
    (numerator layout, ``J[i, j] = dy_i/dx_j``), then ``J^T vec(G)`` at the
-   point, reshaped to the variable's shape;
-2. **central differences** of ``<G, f(X)>`` in float64, one entry at a time.
+   point, reshaped to the variable's shape.  The error is
+   :func:`netlib.gradcheck.relative_error`, ``max|candidate - reference| /
+   max|reference|``; both sides are exact up to float64 rounding
+   (``~1e-15``), so the tolerance ``1e-9`` leaves six orders of margin;
+2. **central differences** by the project's one finite-difference engine,
+   :func:`netlib.gradcheck.check_gradients` in ``full`` mode: the forward is
+   the expression evaluated in numpy, the backward the candidate evaluated at
+   the point with the checker's random upstream gradient ``g`` (an all-ones
+   ``g`` hides wrong-axis sums).  Its step ``h = ε^(1/3)·max(1, |x_j|)`` and
+   its tolerance ``K·ε^(2/3)·(Γ + F/s)`` are derived there (``Γ`` the size of
+   the gradient, ``F = Σ|g_i f_i|`` the size of the function): they scale
+   with the function, so that ``sum(X * X) + 1e6``, whose rounding error is a
+   million times that of ``sum(X * X)``, is held to a tolerance a million
+   times larger instead of a fixed one.  The error and the tolerance are those
+   of the worst entry (largest ``|a - n|`` relative to its own tolerance), in
+   absolute units.  A wrong rule misses by a fraction of the gradient
+   itself, orders of magnitude above the tolerance.
 
-The upstream ``G`` is random (an all-ones ``G`` hides wrong-axis sums).
-Errors are ``max|candidate - reference| / max(1, max|reference|)``.
-
-Tolerances, stated rather than tuned: the explicit Jacobian is exact up to
-float64 rounding of both sides, so ``1e-9`` leaves six orders of margin over
-the ``~1e-15`` rounding.  A central difference with step ``h`` errs by
-about ``h²/6·|f'''| + ε·|f|/h``; ``h = 1e-5`` makes that ``~2e-11·|f'''| +
-2e-11·|f|``, and the tolerance ``1e-6`` covers third derivatives up to
-``~1e4`` on the sampled points (a square input is shifted by ``n·I``, which
-makes singular or nearly singular draws for ``inv`` and ``det`` unlikely,
-though not impossible; a draw where the expression is not finite is
-replaced).  A wrong rule misses by far more: a missing transpose or a wrong
-sign errs by ``O(1)``.
+Points are drawn by :func:`sample_point`, where the expression is finite and
+at least :data:`POLE_MARGIN` away from its poles, as that derivation of the
+tolerance requires.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import sympy
 
+from netlib.gradcheck import check_gradients, relative_error
+
 from .errors import MatrixCalculusError
 from .evaluate import to_numpy, to_sympy
-from .expr import Node
+from .expr import Binary, Call, Node, subtrees
 
 __all__ = [
-    "FD_STEP",
-    "FD_TOLERANCE",
+    "FD_METHOD",
+    "JACOBIAN_METHOD",
     "JACOBIAN_TOLERANCE",
+    "POLE_MARGIN",
     "Confirmation",
     "DomainError",
+    "distance_to_pole",
     "explicit_jacobian_vjp",
-    "finite_difference_vjp",
-    "relative_error",
+    "finite_difference_check",
+    "jacobian_confirmation",
     "sample_point",
 ]
 
 JACOBIAN_TOLERANCE = 1e-9
-FD_STEP = 1e-5
-FD_TOLERANCE = 1e-6
+#: The points stay this far from a pole (a zero denominator, a singular
+#: matrix under inv).  netlib's tolerance assumes that the function varies on
+#: the scale of its argument; near the pole of ``a/x`` it varies on the scale
+#: of ``x``, and the truncation error of a central difference, ``ε^(2/3)·a/x⁴``,
+#: exceeds the tolerance ``K·ε^(2/3)·a/x²`` (``K = 100``) once ``|x| < 0.1``;
+#: at ``0.3`` it is a ninth of it.
+POLE_MARGIN = 0.3
+JACOBIAN_METHOD = "explicit Jacobian (SymPy)"
+FD_METHOD = "central differences (netlib.gradcheck, h = ε^(1/3)·max(1, |x|))"
 
 
 class DomainError(MatrixCalculusError):
@@ -59,12 +76,18 @@ class DomainError(MatrixCalculusError):
 
 @dataclass
 class Confirmation:
-    """One comparison of the candidate with an independent reference."""
+    """One comparison of the candidate with an independent reference.
+
+    ``measure`` says what ``error`` and ``tolerance`` are: ``"relative"``
+    (max-norm relative error) or ``"absolute"`` (worst entry, with its
+    derived tolerance).
+    """
 
     method: str
     sizes: dict  # variable name -> (rows, cols) at this check
     error: float
     tolerance: float
+    measure: str = "relative"
 
     @property
     def passed(self) -> bool:
@@ -72,27 +95,54 @@ class Confirmation:
 
     def as_dict(self) -> dict:
         return {"method": self.method, "sizes": {k: list(v) for k, v in self.sizes.items()},
-                "max_error": self.error, "tolerance": self.tolerance, "passed": self.passed}
+                "max_error": self.error, "tolerance": self.tolerance, "measure": self.measure,
+                "passed": self.passed}
 
 
-def relative_error(value: np.ndarray, reference: np.ndarray) -> float:
-    """``max|value - reference| / max(1, max|reference|)``; inf on a shape mismatch."""
-    value, reference = np.asarray(value, dtype=float), np.asarray(reference, dtype=float)
-    if value.shape != reference.shape:
-        return float("inf")
-    scale = max(1.0, float(np.max(np.abs(reference), initial=0.0)))
-    return float(np.max(np.abs(value - reference), initial=0.0) / scale)
+def jacobian_confirmation(value: np.ndarray, reference: np.ndarray, sizes: dict,
+                          method: str = JACOBIAN_METHOD) -> Confirmation:
+    """``value`` against an exact ``reference``: relative error, tolerance ``1e-9``.
+
+    A value of another shape (a missing transpose on a non-square variable)
+    has error ``inf``, one with a NaN error NaN: both fail.
+    """
+    return Confirmation(method, sizes, float(relative_error(value, reference)),
+                        JACOBIAN_TOLERANCE)
+
+
+def distance_to_pole(expr: Node, values: dict) -> float:
+    """How close ``values`` come to a pole of ``expr`` or of its gradient.
+
+    The smallest of: ``|d|`` over every denominator ``d`` of ``/``, ``|x|``
+    under ``log`` and ``sqrt``, the norm under ``norm2``, and the smallest
+    singular value of a matrix under ``inv``; ``inf`` where there is none.
+    """
+    nearest = float("inf")
+    for node in subtrees(expr):
+        if isinstance(node, Binary) and node.op == "/":
+            distance = np.min(np.abs(to_numpy(node.right, values)))
+        elif isinstance(node, Call) and node.fn in ("log", "sqrt", "norm2"):
+            watched = node if node.fn == "norm2" else node.args[0]
+            distance = np.min(np.abs(to_numpy(watched, values)))
+        elif isinstance(node, Call) and node.fn == "inv":
+            distance = np.min(np.linalg.svd(to_numpy(node.args[0], values), compute_uv=False))
+        else:
+            continue
+        nearest = min(nearest, float(distance))
+    return nearest
 
 
 def sample_point(expr: Node, concrete: dict, rng: np.random.Generator, tries: int = 20) -> dict:
-    """Random float64 values for every variable, where ``expr`` is finite.
+    """Random float64 values for every variable, where ``expr`` is finite and
+    at least :data:`POLE_MARGIN` away from its poles.
 
     Entries are standard normal; an ``n×n`` input (``n > 1``) gets ``n·I``
     added, which shifts each of its eigenvalues by ``n`` (usually away from
     0) but guarantees neither invertibility nor diagonal dominance.  Where
-    the expression raises or is not finite (a singular matrix, the log of a
-    negative number) the point is drawn again, after ``tries // 2`` attempts
-    with entries from ``[0.5, 1.5]`` instead.
+    the expression raises, is not finite (the log of a negative number) or
+    comes closer to a pole than the margin (:func:`distance_to_pole`), the
+    point is drawn again, after ``tries // 2`` attempts with entries from
+    ``[0.5, 1.5]`` instead.
     """
     for attempt in range(tries):
         values = {}
@@ -106,13 +156,14 @@ def sample_point(expr: Node, concrete: dict, rng: np.random.Generator, tries: in
             values[name] = block
         try:
             with np.errstate(all="ignore"):
-                out = to_numpy(expr, values)
+                finite = bool(np.all(np.isfinite(to_numpy(expr, values))))
+                if finite and distance_to_pole(expr, values) >= POLE_MARGIN:
+                    return values
         except (np.linalg.LinAlgError, ValueError, ZeroDivisionError):
             continue  # a singular matrix where inv(...) needs a regular one
-        if np.all(np.isfinite(out)):
-            return values
-    raise DomainError(f"derive: the expression is not finite at any of {tries} random points "
-                      "(an inverse of a singular matrix, a division by zero?)")
+    raise DomainError(f"derive: the expression is not finite, or within {POLE_MARGIN} of a "
+                      f"pole (a division by zero, the inverse of a singular matrix), at each "
+                      f"of {tries} random points")
 
 
 def explicit_jacobian_vjp(expr: Node, wrt: str, values: dict, G: np.ndarray) -> np.ndarray:
@@ -145,19 +196,30 @@ def explicit_jacobian_vjp(expr: Node, wrt: str, values: dict, G: np.ndarray) -> 
     return (jacobian.real.T @ g).reshape(rows, cols)
 
 
-def finite_difference_vjp(expr: Node, wrt: str, values: dict, G: np.ndarray,
-                          step: float = FD_STEP) -> np.ndarray:
-    """Central differences of ``<G, f(X)>``, one entry of the variable at a time."""
-    base = values[wrt]
-    grad = np.zeros_like(base)
-    for index in np.ndindex(base.shape):
-        shifted = dict(values)
-        plus, minus = base.copy(), base.copy()
-        plus[index] += step
-        minus[index] -= step
-        shifted[wrt] = plus
-        up = float(np.sum(G * to_numpy(expr, shifted)))
-        shifted[wrt] = minus
-        down = float(np.sum(G * to_numpy(expr, shifted)))
-        grad[index] = (up - down) / (2 * step)
-    return grad
+def finite_difference_check(expr: Node, wrt: str, values: dict, backward: Callable,
+                            rng: np.random.Generator, sizes: dict | None = None
+                            ) -> tuple[Confirmation, object]:
+    """``backward`` against netlib's central differences of ``expr`` at ``values``.
+
+    ``backward(g, values)`` returns the candidate VJP (``wrt``-shaped) for the
+    upstream ``g`` (the output's shape) at the point ``values``.  Returns the
+    :class:`Confirmation` (worst entry's ``|a - n|`` against its derived
+    tolerance) and netlib's :class:`~netlib.gradcheck.ArgumentCheck`, whose
+    ``hint`` names a known mistake (a transpose, a constant factor) and whose
+    arrays hold both gradients.
+    """
+    def forward(**point):
+        return to_numpy(expr, point)
+
+    def vjp(g, **point):
+        return backward(np.asarray(g, dtype=float), point)
+
+    with np.errstate(all="ignore"):
+        report = check_gradients(forward, vjp, values, wrt=[wrt], rng=rng, mode="full")
+    check = report[wrt]
+    # A failing check whose worst entry is not above its tolerance failed on a
+    # non-finite value or a shape: report it as an infinite error.
+    error = check.error if check.passed or check.error > check.tolerance else float("inf")
+    sizes = {n: v.shape for n, v in values.items()} if sizes is None else sizes
+    return Confirmation(FD_METHOD, sizes, float(error), float(check.tolerance),
+                        "absolute"), check

@@ -32,13 +32,14 @@ import sympy
 from . import confirm
 from .errors import MatrixCalculusError, ShapeError
 from .evaluate import to_numpy, to_sympy
-from .expr import Binary, Call, Name, Neg, Node, Num, Transpose, names_in, to_latex, to_text
+from .expr import Call, Name, Node, Num, names_in, subtrees, to_latex, to_text
 from .functions import NoRule
 from .parser import parse
 from .shapes import ShapeEnv, describe, infer, parse_shape_spec, sample_sizes
 from .vjp import candidate_vjp, simplify, transpose_of
 
-__all__ = ["LAYOUTS", "Answer", "Problem", "confirm_candidates", "derive", "prepare"]
+__all__ = ["LAYOUTS", "Answer", "Problem", "confirm_candidates", "derive", "prepare",
+           "size_sets"]
 
 LAYOUTS = ("denominator", "numerator")
 #: Inputs larger than this (entries in all) get no printed elementwise result.
@@ -108,23 +109,15 @@ MAX_INVERTED_SIZE = 4
 
 
 def _check_explicit_cost(expr: Node, subtree_shapes: dict) -> None:
-    stack = [expr]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, Call):
-            if node.fn in ("inv", "det"):
-                size = subtree_shapes[id(node.args[0])][0]
-                if not size.names and size.coef > MAX_INVERTED_SIZE:
-                    raise ShapeError(
-                        f"derive: {node.fn}() of a {size.coef}×{size.coef} matrix is too large "
-                        f"to check on explicit matrices (at most {MAX_INVERTED_SIZE}×"
-                        f"{MAX_INVERTED_SIZE}); give its size as a name (e.g. X=nxn) and "
-                        "the answer is checked at random small sizes")
-            stack.extend(node.args)
-        elif isinstance(node, Binary):
-            stack.extend((node.left, node.right))
-        elif isinstance(node, (Neg, Transpose)):
-            stack.append(node.arg)
+    for node in subtrees(expr):
+        if isinstance(node, Call) and node.fn in ("inv", "det"):
+            size = subtree_shapes[id(node.args[0])][0]
+            if not size.names and size.coef > MAX_INVERTED_SIZE:
+                raise ShapeError(
+                    f"derive: {node.fn}() of a {size.coef}×{size.coef} matrix is too large "
+                    f"to check on explicit matrices (at most {MAX_INVERTED_SIZE}×"
+                    f"{MAX_INVERTED_SIZE}); give its size as a name (e.g. X=nxn) and "
+                    "the answer is checked at random small sizes")
 
 
 @dataclass
@@ -153,10 +146,6 @@ class Answer:
         if self.denominator is None:
             return None
         return self.numerator if self.layout == "numerator" else self.denominator
-
-    @property
-    def max_error(self) -> float:
-        return max((c.error for c in self.confirmations), default=float("nan"))
 
     def as_dict(self) -> dict:
         """The ``--json`` payload."""
@@ -188,7 +177,8 @@ class Answer:
         return out
 
 
-def _size_sets(problem: Problem, rng: np.random.Generator) -> list[dict]:
+def size_sets(problem: Problem, rng: np.random.Generator) -> list[dict]:
+    """Two draws of the free sizes, each all distinct, the second unlike the first."""
     shapes = [problem.env.shape_of(n) for n in problem.env.variables]
     free = problem.env.free_sizes([*shapes, problem.output_shape])
     first = sample_sizes(free, rng)
@@ -200,52 +190,56 @@ def confirm_candidates(problem: Problem, candidates: list, rng: np.random.Genera
                        numerators: list | None = None) -> list[list]:
     """Check each candidate (variable-shaped) at two random points and sizes.
 
-    The references (explicit Jacobian, central differences) are computed
-    once per size and point and shared by all candidates.  Returns one list
-    of :class:`confirm.Confirmation` per candidate.
+    At each point: the explicit Jacobian (computed once, shared by all
+    candidates), netlib's finite-difference check of the candidate, and, for
+    a scalar with a numerator-layout form, that form against the transpose.
+    Returns one list of :class:`confirm.Confirmation` per candidate.
     """
     numerators = numerators or [None] * len(candidates)
     results: list[list] = [[] for _ in candidates]
     env = problem.env
-    for sizes in _size_sets(problem, rng):
+    for sizes in size_sets(problem, rng):
         concrete = {name: env.concrete(env.shape_of(name), sizes)
                     for name in env.variables if name != "G"}
         values = confirm.sample_point(problem.expr, concrete, rng)
         out_shape = env.concrete(problem.output_shape, sizes)
         G = np.ones((1, 1)) if problem.is_scalar else rng.standard_normal(out_shape)
         reference = confirm.explicit_jacobian_vjp(problem.expr, problem.wrt, values, G)
-        with np.errstate(all="ignore"):
-            numeric = confirm.finite_difference_vjp(problem.expr, problem.wrt, values, G)
-        fd_method = f"central differences (h={confirm.FD_STEP:g})"
         for found, candidate, numerator in zip(results, candidates, numerators, strict=True):
-            value = _value(candidate, values, G, problem.wrt)
-            found.append(confirm.Confirmation("explicit Jacobian (SymPy)", concrete,
-                                              confirm.relative_error(value, reference),
-                                              confirm.JACOBIAN_TOLERANCE))
-            found.append(confirm.Confirmation(fd_method, concrete,
-                                              confirm.relative_error(value, numeric),
-                                              confirm.FD_TOLERANCE))
+            value = candidate_value(problem, candidate, values, G)
+            found.append(confirm.jacobian_confirmation(value, reference, concrete))
+            found.append(confirm.finite_difference_check(
+                problem.expr, problem.wrt, values,
+                lambda g, point, c=candidate: candidate_value(problem, c, point, g),
+                rng, concrete)[0])
             if numerator is not None:
-                transposed = _value(numerator, values, G, problem.wrt, transposed=True)
-                found.append(confirm.Confirmation(
-                    "numerator layout = transpose of denominator layout", concrete,
-                    confirm.relative_error(transposed.T, value), confirm.JACOBIAN_TOLERANCE))
+                transposed = candidate_value(problem, numerator, values, G, transposed=True)
+                found.append(confirm.jacobian_confirmation(
+                    transposed.T, value, concrete,
+                    "numerator layout = transpose of denominator layout"))
     return results
 
 
-def _value(candidate: Node, values: dict, G: np.ndarray, wrt: str,
-           transposed: bool = False) -> np.ndarray:
-    """The candidate at the point, spread to the variable's shape if it is 1×1
-    (an answer such as ``0``); NaN when it cannot be evaluated or has another shape."""
-    shape = values[wrt].shape[::-1] if transposed else values[wrt].shape
+def candidate_value(problem: Problem, candidate: Node, values: dict, G: np.ndarray,
+                    transposed: bool = False) -> np.ndarray:
+    """The candidate VJP at the point ``values`` with upstream ``G``.
+
+    A scalar question's candidate was built for ``G = 1``; it is scaled by
+    ``G`` here.  A ``1×1`` value (an answer such as ``0``) is spread to the
+    variable's shape; a value that cannot be evaluated is all NaN; a value of
+    another shape is returned as it is (the checks reject it, and netlib's
+    says whether it is the transpose).
+    """
+    shape = values[problem.wrt].shape
+    shape = shape[::-1] if transposed else shape
     try:
         with np.errstate(all="ignore"):
             value = np.asarray(to_numpy(candidate, {**values, "G": G}), dtype=float)
+            if problem.is_scalar:
+                value = value * np.asarray(G, dtype=float).reshape(())
     except _EVALUATION_ERRORS:
         return np.full(shape, np.nan)
-    if value.shape == (1, 1):
-        return np.broadcast_to(value, shape)
-    return value if value.shape == shape else np.full((1, 1), np.nan)
+    return np.broadcast_to(value, shape) if value.shape == (1, 1) else value
 
 
 def _elementwise(problem: Problem, sizes: dict) -> tuple[sympy.Matrix, dict]:
@@ -330,7 +324,7 @@ def derive(text: str, wrt: str, shapes=(), layout: str = "denominator", seed: in
                              f"{len(failed)} of {len(answer.confirmations)} checks "
                              f"(largest error {max(c.error for c in failed):.3g})")
     if not answer.confirmed and elementwise:
-        sizes = _size_sets(problem, np.random.default_rng(seed))[0]
+        sizes = size_sets(problem, np.random.default_rng(seed))[0]
         entries = sum(int(np.prod(problem.env.concrete(problem.env.shape_of(n), sizes)))
                       for n in problem.env.variables)
         if entries > MAX_ELEMENTWISE_ENTRIES:

@@ -25,6 +25,7 @@ __all__ = [
     "Num",
     "Transpose",
     "names_in",
+    "subtrees",
     "to_latex",
     "to_text",
 ]
@@ -155,6 +156,7 @@ _LATEX_FUNCTIONS = {
     "colsum": r"\operatorname{colsum}",
     "vec": r"\operatorname{vec}",
     "unvec_like": r"\operatorname{unvec}",
+    "vec_columns": r"\operatorname{vec}_{\mathrm{col}}",
     "ones_like": r"\mathbf{1}",
     "eye_like": r"I",
 }
@@ -188,9 +190,10 @@ def to_latex(node: Node) -> str:
             return rf"\left({pair}\right)"
         if node.fn in ("ones_like", "eye_like"):
             return rf"{_LATEX_FUNCTIONS[node.fn]}_{{{to_latex(node.args[0])}}}"
-        if node.fn == "unvec_like":
+        if node.fn in ("unvec_like", "unvec_columns_like"):
             shape_of, vector = to_latex(node.args[1]), to_latex(node.args[0])
-            return rf"\operatorname{{unvec}}_{{{shape_of}}}\left({vector}\right)"
+            which = r"\mathrm{col}," if node.fn == "unvec_columns_like" else ""
+            return rf"\operatorname{{unvec}}_{{{which}{shape_of}}}\left({vector}\right)"
         name = _LATEX_FUNCTIONS.get(node.fn, rf"\operatorname{{{node.fn}}}")
         args = ", ".join(to_latex(a) for a in node.args)
         return rf"{name}\left({args}\right)"
@@ -213,21 +216,28 @@ def _latex_group(node: Node) -> str:
     return text if isinstance(node, Name) else rf"\left({text}\right)"
 
 
+def subtrees(node: Node):
+    """Every subtree of ``node``, ``node`` first, depth first, left to right.
+
+    >>> [to_text(n) for n in subtrees(Binary("@", Name("A"), Transpose(Name("X"))))]
+    ['A @ X.T', 'A', 'X.T', 'X']
+    """
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        if isinstance(current, (Neg, Transpose)):
+            stack.append(current.arg)
+        elif isinstance(current, Binary):
+            stack += [current.right, current.left]
+        elif isinstance(current, Call):
+            stack += reversed(current.args)
+
+
 def names_in(node: Node) -> set[str]:
     """The variable names ``node`` mentions.
 
     >>> sorted(names_in(Binary("@", Name("A"), Call("inv", (Name("X"),)))))
     ['A', 'X']
     """
-    if isinstance(node, Name):
-        return {node.id}
-    if isinstance(node, (Neg, Transpose)):
-        return names_in(node.arg)
-    if isinstance(node, Binary):
-        return names_in(node.left) | names_in(node.right)
-    if isinstance(node, Call):
-        found: set[str] = set()
-        for arg in node.args:
-            found |= names_in(arg)
-        return found
-    return set()
+    return {n.id for n in subtrees(node) if isinstance(n, Name)}

@@ -14,7 +14,11 @@ and prints the elementwise result.
 
 Row-wise functions (``softmax``, ``log_softmax``, ``logsumexp``) act on each
 row of a matrix, like the project's row layout (a batch is ``(batch,
-features)``).  ``vec`` stacks columns, as in the Matrix Cookbook.
+features)``).  ``vec`` flattens row by row (``np.ravel``, C order), the one
+vec of the site's glossary; ``vec_columns`` stacks columns, the Matrix
+Cookbook's vec, for identities quoted in that form (``vec_columns(A @ X @ B)
+== kron(B.T, A) @ vec_columns(X)``, whose row-major form is ``vec(A @ X @ B)
+== kron(A, B.T) @ vec(X)``).
 """
 
 from __future__ import annotations
@@ -25,9 +29,9 @@ from dataclasses import dataclass
 import numpy as np
 import sympy
 
+from .dims import SCALAR, Dim, dim_product, square
 from .errors import MatrixCalculusError
 from .expr import Binary, Call, Neg, Node, Num, Transpose
-from .shapes import Dim, _mul, square
 
 __all__ = ["FUNCTIONS", "FunctionSpec", "NoRule"]
 
@@ -53,12 +57,12 @@ def _same_shape(env, shapes, why):
 
 
 def _scalar(env, shapes, why):
-    return (Dim(1), Dim(1))
+    return SCALAR
 
 
 def _square_scalar(env, shapes, why):
     square(env, shapes[0], why)
-    return (Dim(1), Dim(1))
+    return SCALAR
 
 
 def _square_same(env, shapes, why):
@@ -186,30 +190,48 @@ def _vjp_logsumexp(node, index, G):
 
 def _vec_shape(env, shapes, why):
     rows, cols = shapes[0]
-    return (_mul(env.resolve(rows), env.resolve(cols)), Dim(1))
-
-
-def _np_vec(a):
-    return a.reshape(-1, 1, order="F")  # column stacking, as in the Cookbook
-
-
-def _sp_vec(m):
-    return m.T.reshape(m.rows * m.cols, 1)
+    return (dim_product(env.resolve(rows), env.resolve(cols)), Dim(1))
 
 
 def _unvec_shape(env, shapes, why):
     (v_rows, v_cols), (rows, cols) = shapes
     env.unify(v_cols, Dim(1), why + " (the first argument must be a column)")
-    env.unify(v_rows, _mul(env.resolve(rows), env.resolve(cols)), why + " (length)")
+    length = dim_product(env.resolve(rows), env.resolve(cols))
+    env.unify(v_rows, length, why + " (length)")
     return (rows, cols)
 
 
-def _vjp_vec(node, index, G):
-    return _call("unvec_like", G, node.args[0])
+def _vec_pair(vec: str, unvec: str, by_columns: bool) -> list[FunctionSpec]:
+    """``vec`` (a matrix to one column) and ``unvec`` (back, to the shape of
+    its second argument), each the other's VJP.
 
+    Row-major (``by_columns=False``): rows laid end to end, ``np.ravel``'s C
+    order, the flattening of the whole site.  Column stacking (``True``,
+    the Matrix Cookbook's vec) is the row-major vec of the transpose.
+    """
+    def np_vec(a):
+        return (a.T if by_columns else a).reshape(-1, 1)
 
-def _vjp_unvec(node, index, G):
-    return _call("vec", G) if index == 0 else None  # the second argument gives a shape only
+    def sp_vec(m):
+        m = m.T if by_columns else m
+        return m.reshape(m.rows * m.cols, 1)  # SymPy's reshape is row-major too
+
+    def np_unvec(v, like):
+        return v.reshape(like.shape[::-1]).T if by_columns else v.reshape(like.shape)
+
+    def sp_unvec(v, like):
+        if by_columns:
+            return sympy.Matrix(like.cols, like.rows, list(v)).T
+        return sympy.Matrix(like.rows, like.cols, list(v))
+
+    def vjp_vec(node, index, G):
+        return _call(unvec, G, node.args[0])
+
+    def vjp_unvec(node, index, G):
+        return _call(vec, G) if index == 0 else None  # the second argument gives a shape only
+
+    return [FunctionSpec(vec, 1, _vec_shape, np_vec, sp_vec, vjp_vec),
+            FunctionSpec(unvec, 2, _unvec_shape, np_unvec, sp_unvec, vjp_unvec)]
 
 
 def _no_dependency(node, index, G):
@@ -218,7 +240,8 @@ def _no_dependency(node, index, G):
 
 def _kron_shape(env, shapes, why):
     (ar, ac), (br, bc) = shapes
-    return (_mul(env.resolve(ar), env.resolve(br)), _mul(env.resolve(ac), env.resolve(bc)))
+    return (dim_product(env.resolve(ar), env.resolve(br)),
+            dim_product(env.resolve(ac), env.resolve(bc)))
 
 
 def _sp_kron(a, b):
@@ -262,11 +285,10 @@ _OTHERS = [
     FunctionSpec("logsumexp", 1, lambda env, s, why: (s[0][0], Dim(1)), _np_logsumexp,
                  lambda m: _sp_rows(m, lambda row: sympy.log(sum(sympy.exp(v) for v in row))),
                  _vjp_logsumexp),
-    # stack the columns into one column; undo it, to the second argument's shape
-    FunctionSpec("vec", 1, _vec_shape, _np_vec, _sp_vec, _vjp_vec),
-    FunctionSpec("unvec_like", 2, _unvec_shape,
-                 lambda v, like: v.reshape(like.shape, order="F"),
-                 lambda v, like: sympy.Matrix(like.cols, like.rows, list(v)).T, _vjp_unvec),
+    # a matrix to one column, row by row (the site's vec) or column by column
+    # (the Cookbook's); and back, to the second argument's shape
+    *_vec_pair("vec", "unvec_like", by_columns=False),
+    *_vec_pair("vec_columns", "unvec_columns_like", by_columns=True),
     FunctionSpec("kron", 2, _kron_shape, np.kron, _sp_kron, _vjp_kron),
     # all-ones and identity of the argument's shape (square for eye_like)
     FunctionSpec("ones_like", 1, _same_shape, np.ones_like,

@@ -136,12 +136,23 @@ IDENTITIES: tuple[Identity, ...] = (
     # ----- Kronecker products and vec -----
     Identity("kronecker", "a.T @ kron(A, B) @ x", "x", "kron(A.T, B.T) @ a",
              "Cookbook §10.2.1, (A ⊗ B)ᵀ = Aᵀ ⊗ Bᵀ, with (69)", ("a=px1", "x=qx1")),
+    # vec is row-major (np.ravel), the site's one vec: vec(AXB) = (A ⊗ Bᵀ) vec(X).
+    # The Cookbook's vec stacks columns, vec_columns(AXB) = (Bᵀ ⊗ A) vec_columns(X);
+    # both forms are checked, each with its own unvec.
     Identity("kronecker", "a.T @ vec(A @ X @ B)", "X", "A.T @ unvec_like(a, A @ X @ B) @ B.T",
-             "Cookbook §10.2.2, vec(AXB) = (Bᵀ ⊗ A) vec(X)", ("a=px1",)),
-    Identity("kronecker", "a.T @ kron(B.T, A) @ vec(X)", "X",
-             "A.T @ unvec_like(a, A @ X @ B) @ B.T", "Cookbook §10.2.2 and §10.2.1",
+             "Cookbook §10.2.2 with (69), row-major vec", ("a=px1",)),
+    Identity("kronecker", "a.T @ kron(A, B.T) @ vec(X)", "X",
+             "A.T @ unvec_like(a, A @ X @ B) @ B.T",
+             "Cookbook §10.2.2 and §10.2.1, row-major: vec(AXB) = (A ⊗ Bᵀ) vec(X)",
              ("A=pxm", "X=mxn", "B=nxq", "a=kx1")),
-    Identity("kronecker", "vec(X)", "X", "unvec_like(G, X)", "definition of vec (column stacking)"),
+    Identity("kronecker", "a.T @ kron(B.T, A) @ vec_columns(X)", "X",
+             "A.T @ unvec_columns_like(a, A @ X @ B) @ B.T",
+             "Cookbook §10.2.2 and §10.2.1, column stacking: vec(AXB) = (Bᵀ ⊗ A) vec(X)",
+             ("A=pxm", "X=mxn", "B=nxq", "a=kx1")),
+    Identity("kronecker", "vec(X)", "X", "unvec_like(G, X)",
+             "definition of vec (row-major, np.ravel)"),
+    Identity("kronecker", "vec_columns(X)", "X", "unvec_columns_like(G, X)",
+             "definition of the Cookbook's vec (column stacking)"),
 )
 
 
@@ -164,6 +175,8 @@ class IdentityResult:
 
     @property
     def max_error(self) -> float:
+        """The largest measured error: relative for the Jacobian checks, the worst
+        entry's absolute error for the finite-difference ones (see ``confirm``)."""
         return max(c.error for c in self.derived_checks + self.stated_checks)
 
 

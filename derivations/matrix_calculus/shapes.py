@@ -1,8 +1,8 @@
 """Shape inference for the matrix language.
 
-Every dimension is a *monomial*: an integer times a product of named sizes
-(``m``, ``n`` or, for sizes nobody named, ``rows(X)``/``cols(X)``), because
-``vec`` and ``kron`` multiply sizes.  Inference walks the tree and unifies
+Every dimension is a :class:`~derivations.matrix_calculus.dims.Dim`, an
+integer times a product of named sizes (``m``, ``n`` or, for sizes nobody
+named, ``rows(X)``/``cols(X)``).  Inference walks the tree and unifies
 dimensions the way a type checker unifies types: ``A @ B`` equates the
 columns of ``A`` with the rows of ``B``; ``tr``, ``det`` and ``inv`` make their
 argument square; ``* / + -`` equate shapes, except that a dimension known to
@@ -18,42 +18,23 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .dims import SCALAR, Dim, dim_product
 from .errors import ShapeError
 from .expr import Binary, Name, Neg, Node, Num, Transpose, to_text
+from .functions import FUNCTIONS
 
 __all__ = [
     "MAX_CONCRETE_DIM",
-    "Dim",
     "ShapeEnv",
+    "describe",
     "infer",
     "parse_shape_spec",
+    "sample_sizes",
 ]
 
 #: The largest concrete size accepted: the explicit Jacobian is built on
 #: concrete SymPy matrices, whose cost grows fast with the size.
 MAX_CONCRETE_DIM = 8
-
-_ONE = (1, ())
-
-
-@dataclass(frozen=True)
-class Dim:
-    """``coef`` times the product of the named sizes in ``names`` (sorted)."""
-
-    coef: int
-    names: tuple = ()
-
-    def __str__(self) -> str:
-        parts = [] if (self.coef == 1 and self.names) else [str(self.coef)]
-        return "·".join(parts + list(self.names))
-
-    @property
-    def is_one(self) -> bool:
-        return self.coef == 1 and not self.names
-
-
-def _mul(a: Dim, b: Dim) -> Dim:
-    return Dim(a.coef * b.coef, tuple(sorted(a.names + b.names)))
 
 
 @dataclass
@@ -69,7 +50,8 @@ class ShapeEnv:
         out = Dim(dim.coef)
         for name in dim.names:
             bound = self.bindings.get(name)
-            out = _mul(out, self.resolve(bound) if bound is not None else Dim(1, (name,)))
+            factor = self.resolve(bound) if bound is not None else Dim(1, (name,))
+            out = dim_product(out, factor)
         return out
 
     def shape_of(self, name: str) -> tuple:
@@ -130,7 +112,7 @@ def parse_shape_spec(spec: str) -> tuple[str, tuple[Dim, Dim]]:
     """
     scalar = _SCALAR_SPEC.match(spec)
     if scalar:
-        return scalar.group(1), (Dim(1), Dim(1))
+        return scalar.group(1), SCALAR
     match = _SPEC.match(spec)
     if not match:
         raise ShapeError(
@@ -174,13 +156,11 @@ def infer(node: Node, env: ShapeEnv, shapes: dict | None = None) -> tuple:
     Unknown variables get fresh sizes ``rows(X)``, ``cols(X)``; ``env`` is
     updated in place with what the expression implies.
     """
-    from .functions import FUNCTIONS  # the table needs this module's Dim
-
     shapes = {} if shapes is None else shapes
 
     def walk(n: Node) -> tuple:
         if isinstance(n, Num):
-            shape = (Dim(1), Dim(1))
+            shape = SCALAR
         elif isinstance(n, Name):
             if n.id not in env.variables:
                 env.variables[n.id] = (Dim(1, (f"rows({n.id})",)), Dim(1, (f"cols({n.id})",)))
@@ -211,11 +191,6 @@ def infer(node: Node, env: ShapeEnv, shapes: dict | None = None) -> tuple:
     for key, shape in shapes.items():
         shapes[key] = (env.resolve(shape[0]), env.resolve(shape[1]))
     return shapes[id(node)]
-
-
-def square(env: ShapeEnv, shape: tuple, why: str) -> Dim:
-    """Make ``shape`` square (for tr, det, inv) and return its size."""
-    return env.unify(shape[0], shape[1], why + " (needs a square matrix)")
 
 
 def sample_sizes(free: list[str], rng: np.random.Generator, avoid: dict | None = None) -> dict:

@@ -24,7 +24,7 @@ from sympy.matrices.expressions import (
 )
 
 from . import confirm
-from .derive import Problem, _size_sets
+from .derive import Problem, size_sets
 from .expr import Binary, Name, Neg, Node, Num, Transpose
 
 __all__ = ["SympyVerdict", "sympy_verdict"]
@@ -99,7 +99,7 @@ def sympy_verdict(problem: Problem, seed: int = 0) -> SympyVerdict:
     """Ask SymPy's ``MatrixExpr.diff`` and compare at one random size and point."""
     rng = np.random.default_rng(seed)
     env = problem.env
-    sizes = _size_sets(problem, rng)[0]
+    sizes = size_sets(problem, rng)[0]
     concrete = {n: env.concrete(env.shape_of(n), sizes) for n in env.variables if n != "G"}
     symbols = {n: MatrixSymbol(n, r, c) for n, (r, c) in concrete.items()}
     try:
@@ -137,6 +137,5 @@ def sympy_verdict(problem: Problem, seed: int = 0) -> SympyVerdict:
     if array.size != reference.size:
         return SympyVerdict("wrong", f"{text} (shape {array.shape}, expected "
                                      f"{reference.shape})", float("inf"))
-    error = confirm.relative_error(array.reshape(reference.shape), reference)
-    verdict = "agrees" if error <= confirm.JACOBIAN_TOLERANCE else "wrong"
-    return SympyVerdict(verdict, text, error)
+    check = confirm.jacobian_confirmation(array.reshape(reference.shape), reference, concrete)
+    return SympyVerdict("agrees" if check.passed else "wrong", text, check.error)
