@@ -144,17 +144,19 @@ def test_kron_of_kron_plus_sum_is_confirmed():
     assert to_text(answer.answer) == "ones_like(X)"
 
 
-@pytest.mark.parametrize("text, candidate", [
-    ("sum(X * X) + 1e6", "X"),          # the factor 2 missing
-    ("sum(X * X)", "-2 * X"),           # a sign
-    ("tr(A @ X @ B)", "B @ A"),         # transposed: the numerator layout, X non-square
+@pytest.mark.parametrize("text, candidate, hint", [
+    ("sum(X * X) + 1e6", "X", ""),                  # the factor 2 missing
+    ("sum(X * X)", "X", "0.5 × numeric"),
+    ("sum(X * X)", "-2 * X", ""),                   # a sign
+    ("tr(A @ X @ B)", "B @ A", "transpose"),        # the numerator layout, X non-square
 ])
-def test_wrong_candidate_is_rejected_by_finite_differences(text, candidate):
+def test_wrong_candidate_is_rejected_by_finite_differences(text, candidate, hint):
     answer = derive(text, "X", candidate=parse(candidate), elementwise=False)
     assert not answer.confirmed
     checks = _fd_checks(answer)
     assert len(checks) == 2 and all(not c.passed and c.error > c.tolerance for c in checks), (
         [(c.error, c.tolerance) for c in checks])
+    assert all(hint in c.hint for c in checks), [c.hint for c in checks]
 
 
 def test_transposed_gradient_fails_netlibs_check_with_its_hint():

@@ -112,4 +112,7 @@ def run(args) -> int:
         else:
             measured = f"relative error {check.error:.1e} (tolerance {check.tolerance:.0e})"
         print(f"  {status} {check.method} at {sizes}: {measured}")
+        if check.hint:
+            print(textwrap.fill(f"hint: {check.hint}", 76, initial_indent="       ",
+                                subsequent_indent="       "))
     return 0 if answer.confirmed else 1

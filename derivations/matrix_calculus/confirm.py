@@ -88,6 +88,7 @@ class Confirmation:
     error: float
     tolerance: float
     measure: str = "relative"
+    hint: str = ""  # netlib's name for the pattern of a failure (a transpose, a factor)
 
     @property
     def passed(self) -> bool:
@@ -96,7 +97,7 @@ class Confirmation:
     def as_dict(self) -> dict:
         return {"method": self.method, "sizes": {k: list(v) for k, v in self.sizes.items()},
                 "max_error": self.error, "tolerance": self.tolerance, "measure": self.measure,
-                "passed": self.passed}
+                "passed": self.passed, **({"hint": self.hint} if self.hint else {})}
 
 
 def jacobian_confirmation(value: np.ndarray, reference: np.ndarray, sizes: dict,
@@ -221,5 +222,5 @@ def finite_difference_check(expr: Node, wrt: str, values: dict, backward: Callab
     # non-finite value or a shape: report it as an infinite error.
     error = check.error if check.passed or check.error > check.tolerance else float("inf")
     sizes = {n: v.shape for n, v in values.items()} if sizes is None else sizes
-    return Confirmation(FD_METHOD, sizes, float(error), float(check.tolerance),
-                        "absolute"), check
+    return Confirmation(FD_METHOD, sizes, float(error), float(check.tolerance), "absolute",
+                        "" if check.passed else check.hint), check
