@@ -11,13 +11,10 @@ transformer's sub-layer pattern. The inner VJPs are the layer-norm entry's
 
 from __future__ import annotations
 
+import sympy
+
 from derivations.core import Derivation, uniform_sample
-from derivations.layers.normalization import (
-    EPS,
-    LAYER_NORM,
-    layer_norm,
-    stated_layer_norm_dx,
-)
+from derivations.layers.normalization import EPS, LAYER_NORM, G, layer_norm
 from netlib import LayerNorm, Residual
 
 
@@ -41,13 +38,12 @@ RESIDUAL = Derivation(
     shape_sets=LAYER_NORM.shape_sets,
     forward=residual_layer_norm,
     stated={
-        # Skip path + inner path; the parameters are reached through f only.
-        "x": lambda G, s: G + stated_layer_norm_dx(G, s),
+        # Skip path + inner path (the layer norm's own expression, over the
+        # same symbols X, G, γ); the parameters are reached through f only.
+        "x": sympy.MatAdd(G, LAYER_NORM.stated["x"]),
         "gamma": LAYER_NORM.stated["gamma"],
         "beta": LAYER_NORM.stated["beta"],
     },
-    stated_latex={"x": r"G + J_f^\top G", "gamma": LAYER_NORM.stated_latex["gamma"],
-                  "beta": LAYER_NORM.stated_latex["beta"]},
     build=_build,
     sample=uniform_sample(ranges={"gamma": (0.5, 2.0)}),
     hyper={"eps": EPS},

@@ -1,45 +1,126 @@
 r"""Layer norm and batch norm, restated from the definitions of mean and variance.
 
-Both standardise a group of :math:`m` numbers,
-:math:`\hat x = (x - \mu)/\sqrt{\sigma^2 + \epsilon}` with the biased variance,
-then scale by :math:`\gamma` and shift by :math:`\beta`; layer norm's groups
-are the rows (features of one sample), batch norm's the columns (one feature
-over the batch, training mode). The forward maps below write :math:`\mu` and
-:math:`\sigma^2` out as sums, so SymPy differentiates through them; the stated
-VJPs carry the two mean terms that come from that dependence:
+Both standardise a group of numbers,
+:math:`\hat x = (x - \mu)/\sigma` with :math:`\sigma = \sqrt{\operatorname{var} + \epsilon}`
+(the biased variance), then scale by :math:`\gamma` and shift by :math:`\beta`;
+layer norm's groups are the rows of :math:`X` (the :math:`F` features of one
+sample), batch norm's the columns (one feature over the :math:`N` samples of
+the batch, training mode). The forward maps below write :math:`\mu` and
+:math:`\sigma` out as sums, so SymPy differentiates through them; the stated
+VJPs carry the two mean terms that come from that dependence. With
+:math:`D = G \odot \mathbf 1 \gamma^\top`, for layer norm (means over rows,
+:math:`\sigma` a column of :math:`N`)
 
-.. math:: \frac{\partial L}{\partial x} = \frac{1}{\sigma}\Big(D - \overline{D}
-          - \hat X \odot \overline{D \odot \hat X}\Big), \qquad D = G \odot \gamma,
+.. math:: \frac{\partial L}{\partial X} = \frac{F D - D \mathbf 1 \mathbf 1^\top
+          - \hat X \odot (D \odot \hat X) \mathbf 1 \mathbf 1^\top}{F \sigma \mathbf 1^\top},
 
-bars being means over the group. :math:`\epsilon` is exact (1/100) in SymPy
-and 0.01 in netlib.
+where :math:`D \mathbf 1 = G \gamma` and :math:`(D \odot \hat X)\mathbf 1 = (G \odot \hat X)\gamma`;
+batch norm is the same with the groups as columns (:math:`\gamma` is constant
+in a group and factors out). :math:`\hat X` and :math:`\sigma` are the
+operators :class:`RowStandardised`, :class:`RowStandardDeviation` (and their
+column versions), computed from their definitions; the rest is plain matrix
+algebra. :math:`\epsilon` is exact (1/100) in SymPy and 0.01 in netlib.
 """
 
 from __future__ import annotations
 
 import sympy
+from sympy import HadamardPower, HadamardProduct
 
 from derivations.core import Derivation, uniform_sample
+from derivations.notation import Operator, matrix, ones, size
 from netlib import BatchNorm1d, LayerNorm
 
 EPS = sympy.Rational(1, 100)
 
 
 def _standardise_rows(X):
-    r"""Per row: :math:`\hat x = (x - \mu)/\sqrt{\sigma^2 + \epsilon}` and that row's 1/sigma."""
+    r"""Per row, :math:`\hat x = (x - \mu)/\sigma`, and the rows' :math:`\sigma`.
+
+    :math:`\sigma = \sqrt{\operatorname{var} + \epsilon}`, the variance the biased one.
+    """
     m = X.cols
     xhat = sympy.zeros(*X.shape)
-    inv_std = []
+    std = []
     for n in range(X.rows):
         row = X.row(n)
         mu = sum(row) / m
         var = sum((v - mu) ** 2 for v in row) / m
-        inv_std.append(1 / sympy.sqrt(var + EPS))
+        std.append(sympy.sqrt(var + EPS))
         for j in range(m):
-            xhat[n, j] = (row[j] - mu) * inv_std[-1]
-    return xhat, inv_std
+            xhat[n, j] = (row[j] - mu) / std[-1]
+    return xhat, std
 
 
+# -- the two named statistics, as operators of the notation -----------------------------
+class _GroupStatistic(Operator):
+    """A statistic of the groups of ``X``: its rows (``axis = 1``) or its columns (``axis = 0``)."""
+
+    axis: int
+
+    def _standardised(self, X):
+        r""":math:`\hat X` in the shape of ``X``, and the groups' :math:`\sigma`."""
+        if self.axis == 1:
+            return _standardise_rows(X)
+        xhat_t, std = _standardise_rows(X.T)        # a column of X is a row of Xᵀ
+        return xhat_t.T, std
+
+
+class _Standardised(_GroupStatistic):
+    r""":math:`\hat X`: each group minus its mean, over its :math:`\sigma`."""
+
+    @property
+    def shape(self):
+        return self.args[0].shape
+
+    def explicit(self, X):
+        return self._standardised(X)[0]
+
+    def _latex(self, printer):
+        return rf"\hat{{{printer._print(self.args[0])}}}"
+
+
+class _StandardDeviation(_GroupStatistic):
+    r""":math:`\sigma`: a column of :math:`\sqrt{\operatorname{var} + \epsilon}`, one per group."""
+
+    @property
+    def shape(self):
+        X = self.args[0]
+        return (X.rows if self.axis == 1 else X.cols, 1)
+
+    def explicit(self, X):
+        std = self._standardised(X)[1]
+        return sympy.Matrix(len(std), 1, std)
+
+    def _latex(self, printer):
+        return r"\sigma"
+
+
+class RowStandardised(_Standardised):
+    r""":math:`\hat X` of layer norm: each row standardised over its features."""
+
+    axis = 1
+
+
+class ColumnStandardised(_Standardised):
+    r""":math:`\hat X` of batch norm: each column standardised over the batch."""
+
+    axis = 0
+
+
+class RowStandardDeviation(_StandardDeviation):
+    r""":math:`\sigma` of layer norm: :math:`\sigma_n` of each row, a column of :math:`N`."""
+
+    axis = 1
+
+
+class ColumnStandardDeviation(_StandardDeviation):
+    r""":math:`\sigma` of batch norm: :math:`\sigma_j` of each column, a column of :math:`F`."""
+
+    axis = 0
+
+
+# -- the forward maps (from the definitions, on explicit matrices) -----------------------
 def _scale_shift_rows(xhat, gamma, beta):
     return sympy.Matrix(xhat.rows, xhat.cols,
                         lambda n, j: gamma[j] * xhat[n, j] + beta[j])
@@ -57,32 +138,39 @@ def batch_norm(symbols):
     return _scale_shift_rows(xhat_t.T, symbols["gamma"], symbols["beta"])
 
 
-def _row_means(M):
-    """Each row's mean, broadcast back to ``M``'s shape."""
-    return sympy.Matrix(M.rows, M.cols, lambda n, _: sum(M.row(n)) / M.cols)
+# -- the page's notation -----------------------------------------------------------------
+def _difference(first, *subtracted):
+    """``first - a - b ...`` with the terms in this order (SymPy would sort them)."""
+    return sympy.MatAdd(first, *(sympy.MatMul(-1, term) for term in subtracted))
 
 
-def _dx_over_rows(D, xhat, inv_std):
-    r""":math:`\frac1\sigma(D - \overline D - \hat X \odot \overline{D \odot \hat X})` per row."""
-    inner = D - _row_means(D) - xhat.multiply_elementwise(_row_means(D.multiply_elementwise(xhat)))
-    return sympy.Matrix(D.rows, D.cols, lambda n, j: inv_std[n] * inner[n, j])
+# N samples of F features; gamma and beta are columns of F, as the page writes them.
+N, F = size("N"), size("F")
+X, G = matrix("x", N, F), matrix("G", N, F)
+GAMMA, BETA = matrix("gamma", F, 1), matrix("beta", F, 1)
 
+# Layer norm: groups are rows. D = G ⊙ 1γᵀ; its row sums are D 1 = G γ and
+# (D ⊙ X̂) 1 = (G ⊙ X̂) γ, so D itself is only written once.
+XHAT_ROWS, SIGMA_ROWS = RowStandardised(X), RowStandardDeviation(X)
+LAYER_NORM_DX = HadamardProduct(
+    _difference(F * HadamardProduct(G, ones(N, 1) * GAMMA.T),
+                G * GAMMA * ones(1, F),
+                HadamardProduct(XHAT_ROWS, HadamardProduct(G, XHAT_ROWS) * GAMMA * ones(1, F))),
+    HadamardPower(F * SIGMA_ROWS * ones(1, F), -1))
 
-def stated_layer_norm_dx(G, s):
-    xhat, inv_std = _standardise_rows(s["x"])
-    D = sympy.Matrix(G.rows, G.cols, lambda n, j: G[n, j] * s["gamma"][j])
-    return _dx_over_rows(D, xhat, inv_std)
+# Batch norm: groups are columns, and γ_j is constant over column j, so it
+# factors out of both column means: 1 1ᵀ sums each column over the batch.
+XHAT_COLUMNS, SIGMA_COLUMNS = ColumnStandardised(X), ColumnStandardDeviation(X)
+ONES_NN = ones(N, 1) * ones(1, N)
+BATCH_NORM_DX = HadamardProduct(
+    ones(N, 1) * GAMMA.T,
+    _difference(N * G,
+                ONES_NN * G,
+                HadamardProduct(XHAT_COLUMNS, ONES_NN * HadamardProduct(G, XHAT_COLUMNS))),
+    HadamardPower(N * ones(N, 1) * SIGMA_COLUMNS.T, -1))
 
-
-def stated_batch_norm_dx(G, s):
-    # The same formula with the groups as columns: work on the transposes.
-    xhat_t, inv_std = _standardise_rows(s["x"].T)
-    D_t = sympy.Matrix(G.cols, G.rows, lambda j, n: G[n, j] * s["gamma"][j])
-    return _dx_over_rows(D_t, xhat_t, inv_std).T
-
-
-def _column_sums(M):
-    return sympy.ones(1, M.rows) * M
+# gamma and beta are shared by every row: their gradients sum over the batch.
+BETA_GRADIENT = ones(1, N) * G
 
 
 def _build(cls, values):
@@ -96,30 +184,23 @@ LAYER_NORM = Derivation(
     name="layer_norm",
     title="Layer normalisation",
     netlib_class=LayerNorm,
-    definition_latex=r"y_{nj} = \gamma_j \frac{x_{nj} - \mu_n}{\sqrt{\sigma_n^2 + \epsilon}}"
-                     r" + \beta_j,"
-                     r"\quad \mu_n = \tfrac1m \sum_j x_{nj},\ "
-                     r"\sigma_n^2 = \tfrac1m \sum_j (x_{nj} - \mu_n)^2",
+    definition_latex=r"y_{nj} = \gamma_j \hat x_{nj} + \beta_j,\quad"
+                     r"\hat x_{nj} = \frac{x_{nj} - \mu_n}{\sigma_n},\quad"
+                     r"\mu_n = \tfrac1F \sum_j x_{nj},\ "
+                     r"\sigma_n = \sqrt{\tfrac1F \textstyle\sum_j (x_{nj} - \mu_n)^2 + \epsilon}",
     inputs=("x", "gamma", "beta"),
     shape_sets=({"x": (2, 3), "gamma": (3,), "beta": (3,)},
                 {"x": (3, 2), "gamma": (2,), "beta": (2,)}),
     forward=layer_norm,
     stated={
-        "x": stated_layer_norm_dx,
-        # gamma and beta are shared by every row: sum over the batch.
-        "gamma": lambda G, s: _column_sums(G.multiply_elementwise(_standardise_rows(s["x"])[0])),
-        "beta": lambda G, s: _column_sums(G),
-    },
-    stated_latex={
-        "x": r"\tfrac{1}{\sigma} \odot \big(D - \overline{D} - \hat X \odot "
-             r"\overline{D \odot \hat X}\big),\ D = G \odot \gamma,\ \text{means over each row}",
-        "gamma": r"\mathbf{1}^\top (G \odot \hat X)",
-        "beta": r"\mathbf{1}^\top G",
+        "x": LAYER_NORM_DX,
+        "gamma": ones(1, N) * HadamardProduct(G, XHAT_ROWS),
+        "beta": BETA_GRADIENT,
     },
     build=lambda values: _build(LayerNorm, values),
     sample=uniform_sample(ranges={"gamma": (0.5, 2.0)}),
     hyper={"eps": EPS},
-    notes="The variance is the biased one (divided by m). Forgetting that mu and "
+    notes="The variance is the biased one (divided by F). Forgetting that mu and "
           "sigma depend on x (keeping only G γ / σ) is the classic mistake.",
 )
 
@@ -128,26 +209,19 @@ BATCH_NORM = Derivation(
     name="batch_norm",
     title="Batch normalisation (training mode)",
     netlib_class=BatchNorm1d,
-    definition_latex=r"y_{nj} = \gamma_j \frac{x_{nj} - \mu_j}{\sqrt{\sigma_j^2 + \epsilon}}"
-                     r" + \beta_j,"
-                     r"\quad \mu_j = \tfrac1N \sum_n x_{nj},\ "
-                     r"\sigma_j^2 = \tfrac1N \sum_n (x_{nj} - \mu_j)^2",
+    definition_latex=r"y_{nj} = \gamma_j \hat x_{nj} + \beta_j,\quad"
+                     r"\hat x_{nj} = \frac{x_{nj} - \mu_j}{\sigma_j},\quad"
+                     r"\mu_j = \tfrac1N \sum_n x_{nj},\ "
+                     r"\sigma_j = \sqrt{\tfrac1N \textstyle\sum_n (x_{nj} - \mu_j)^2 + \epsilon}",
     inputs=("x", "gamma", "beta"),
     shape_sets=({"x": (3, 2), "gamma": (2,), "beta": (2,)},
                 {"x": (2, 3), "gamma": (3,), "beta": (3,)}),
     forward=batch_norm,
     stated={
-        # The layer-norm formula on the transpose: the groups are the columns.
-        "x": stated_batch_norm_dx,
-        "gamma": lambda G, s: _column_sums(G.multiply_elementwise(
-            _standardise_rows(s["x"].T)[0].T)),
-        "beta": lambda G, s: _column_sums(G),
-    },
-    stated_latex={
-        "x": r"\tfrac{1}{\sigma} \odot \big(D - \overline{D} - \hat X \odot "
-             r"\overline{D \odot \hat X}\big),\ D = G \odot \gamma,\ \text{means over the batch}",
-        "gamma": r"\mathbf{1}^\top (G \odot \hat X)",
-        "beta": r"\mathbf{1}^\top G",
+        # The layer-norm formula with the groups as columns.
+        "x": BATCH_NORM_DX,
+        "gamma": ones(1, N) * HadamardProduct(G, XHAT_COLUMNS),
+        "beta": BETA_GRADIENT,
     },
     build=lambda values: _build(BatchNorm1d, values),
     sample=uniform_sample(ranges={"gamma": (0.5, 2.0)}),
