@@ -329,18 +329,18 @@ class OnesFor(Operator):
         return r"\mathbf{1}"
 
 
-def operators(geometry: _Geometry) -> SimpleNamespace:
-    """The operators with an entry's ``geometry`` baked in (``P.Mat(G)``...)."""
-    return SimpleNamespace(**{cls.__name__: type(cls.__name__, (cls,), {"geometry": geometry})
-                              for cls in (Mat, KernelMat, KernelUnmat, Im2col, Col2im, Pad,
-                                          Rot180, Correlate)})
+def operators(geometry: _Geometry, prefix: str) -> SimpleNamespace:
+    """The operators with ``geometry`` baked in (``P.Mat(G)``); ``prefix`` sets their
+    names apart, so that srepr (and so a cache key) tells the geometries apart."""
+    return SimpleNamespace(**{cls.__name__: type(prefix + cls.__name__, (cls,), {
+        "geometry": geometry}) for cls in (Mat, KernelMat, KernelUnmat, Im2col, Col2im, Pad,
+                                           Rot180, Correlate)})
 
 
-P, S = operators(PLAIN), operators(STRIDED)
+P, S = operators(PLAIN, "Plain"), operators(STRIDED, "Strided")
 
 _DEFINITION = (r"y_{n,o,i,j} = b_o + \sum_{c,u,v} W_{o,c,u,v}\, "
                r"x^\text{pad}_{n,c,\,s_h i + u,\,s_w j + v}")
-#: The operations the stated VJPs are written with, for the page's notes.
 _OPERATORS = ("im2col(X) has a row per output position (n, i, j) and a column per window "
               "entry (c, u, v) of the padded input; mat(G) a row per output position and a "
               "column per output channel; mat(W) is the kernel as O × (C·k_h·k_w), mat⁻¹ "
