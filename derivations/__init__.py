@@ -103,43 +103,29 @@ Public API
     netlib class + one file in ``derivations/layers/`` + one line in
     ``registry.ENTRY_PATHS`` (``"derivations.layers.dense:DENSE"``).
 
-``derivations.checks`` (used by the CLI, the tests and the site alike)
-    ``jacobian(d, wrt, shapes) -> sympy.Matrix`` numerator layout, row-major.
-    ``derived_vjp(d, wrt, shapes) -> sympy.Matrix`` ``reshape(Jᵀ vec(G))``, in
-    the argument's matrix shape.
-    ``stated_vjp(d, wrt, shapes) -> sympy.Matrix`` the entry's stated formula
-    evaluated on the symbols (raises ``StatedShapeError`` naming the entry if
-    it cannot even be formed, e.g. ``W.T * G`` with mismatched shapes).
-    ``is_zero(expr) -> bool`` the smart simplifier used by the exact check
-    (expand, then ``exp`` atoms to symbols + ``cancel``, then ``simplify``).
-    ``check_exact_one(d, wrt, shapes) -> ExactResult``;
-    ``check_exact(d, shapes=None) -> list[ExactResult]`` stated == derived for
-    every input, at the given shape set or all of them; on failure
-    ``result.message`` shows stated against derived (entry by entry, or the
-    shapes when the stated VJP has the wrong shape or cannot be formed).
-    ``check_transpose(d, shapes=None) -> list[ExactResult]`` for entries with
-    ``transpose_of``: this layout's derived VJPs equal the transposes of the
-    other layout's (exact).
-    ``netlib_vjp(d, values, g) -> dict[name, ndarray]`` runs netlib
-    forward + backward (layers and losses).
-    ``jacobian_function(d, wrt, shapes)`` cached lambdified Jacobian:
-    ``f(values) -> ndarray (out_size, arg_size)``.
-    ``jacobian_numpy(d, wrt, shapes, values=None, seed=0) -> ndarray`` the
-    Jacobian at a point (for heat maps).
-    ``sample_values(d, shapes, rng) -> dict`` float64 values of every input and
-    constant (fixed constants at their fixed values).
-    ``check_numeric(d, shapes=None, rng=None) -> list[NumericResult]`` netlib's
-    backward vs the lambdified ``Jᵀ g``, float64, random ``g``; passes when
-    ``relative_error(netlib, symbolic) = max|a - b| / max|b| <= NUMERIC_RTOL``
-    (``1e-12``, reasoned there).
-    ``check_entry(d, seed=0) -> list[CheckRow]``; ``run_checks(names=None,
-    seed=0) -> list[CheckRow]`` everything, one row per (entry, input, shape
-    set), plus ``check="transpose of dense"`` rows for ``transpose_of``
-    entries: ``entry, wrt, shapes, check, exact, max_rel_error,
-    numeric_passed, seconds, message``; ``row.passed``, ``row.as_dict()``.
-    Result classes: ``ExactResult`` (``entry, wrt, shapes, passed, stated,
-    derived, residual, message, seconds``), ``NumericResult`` (``entry, wrt,
-    shapes, max_rel_error, passed, netlib, symbolic, seconds``), ``CheckRow``.
+``derivations.verify`` (the one verification engine: CLI, tests, site, mutants, user checks)
+    Checks, each returning ``CheckRow`` values (``entry, wrt, shapes, check,
+    passed, max_rel_error, seconds, message``; ``as_dict()``), ``check`` one of
+    ``"exact" | "transpose" | "numeric" | "forward" | "finite differences"``:
+    ``check_exact(d, shapes=None)`` / ``check_exact_one(d, wrt, shapes=None)``
+    stated == ``reshape(Jᵀ vec G)`` simplified to zero (on failure the
+    message shows stated against derived); ``check_transpose(d, shapes=None)``
+    a column-layout entry's VJPs are the transposes of its row twin's;
+    ``check_numeric(d, shapes=None, rng=None)`` netlib's backward against the
+    lambdified ``Jᵀ g`` (float64, random ``g``, ``NUMERIC_RTOL = 1e-12``
+    relative); ``check_forward(d, shapes=None, rng=None)`` netlib's forward
+    against the SymPy one; ``check_finite_differences(d, shapes=None, rng=None)``
+    netlib's backward against netlib.gradcheck's central differences.
+    ``check_entry(d, seed=0)`` all of them; ``run_checks(names=None, seed=0,
+    jobs=1, on_entry=None)`` the registry, in worker processes.
+    Pieces: ``jacobian(d, wrt, shapes)`` (numerator layout, row-major),
+    ``derived_vjp``, ``stated_vjp`` (raises ``StatedShapeError``), ``is_zero``,
+    ``jacobian_function`` / ``jacobian_numpy`` (lambdified), ``sample_values``,
+    ``draw_point``, ``expected_vjp``, ``netlib_vjp``, ``netlib_forward``,
+    ``sympy_forward``, ``finite_difference_check`` (a ``GradcheckReport``).
+    Relative error is ``netlib.gradcheck.relative_error`` everywhere. SymPy
+    results are cached on disk keyed by everything they depend on
+    (``derivations.verify.cache``; ``$NETLIB_CACHE``, ``check --no-cache``).
 
 ``derivations.latex``
     ``latex_definition(d)``, ``latex_forward(d, shapes=None)`` (the forward map
@@ -163,7 +149,8 @@ Public API
     statement, latex, confirmed, checked_shapes, explicit, message``.
 
 Command line (``python -m derivations --help``)
-    ``list``, ``check [NAME ...] [--json]``, ``show NAME [--latex]``
+    ``list``, ``check [NAME ...] [--json] [--jobs N] [--no-cache] [--table]``
+    (one line per entry as it finishes), ``show NAME [--latex]``
     (modules ``derivations.commands.list_entries``, ``.check``, ``.show``;
     ``show_text(d)`` / ``show_latex(d)`` return what ``show`` prints).
     ``derivations.cli.SUBCOMMAND_MODULES`` lists the modules that provide
@@ -172,4 +159,4 @@ Command line (``python -m derivations --help``)
     (``derive``) is added by appending its module to that list.
 """
 
-__all__ = ["checks", "core", "registry"]
+__all__ = ["core", "registry", "verify"]

@@ -12,7 +12,7 @@ exactly the VJP. This calculus is right for linear maps and silently wrong for
 others: for softmax cross-entropy in log-sum-exp form it returns ``0``. So each
 statement here is substituted at the registry entry's concrete shapes and
 compared, entry by entry, with the VJP from the explicit Jacobian
-(:func:`derivations.checks.derived_vjp`); ``confirmed`` is the outcome.
+(:func:`derivations.verify.derived_vjp`); ``confirmed`` is the outcome.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 import sympy
 
-from derivations.checks import derived_vjp, is_zero, jacobian
 from derivations.registry import get
+from derivations.verify import derived_vjp, is_zero, jacobian
 
 #: Symbolic sizes: batch, input features, output features.
 N, N_IN, N_OUT = sympy.symbols("N n_in n_out", integer=True, positive=True)

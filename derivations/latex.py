@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import sympy
 
-from derivations.checks import derived_vjp, jacobian, stated_vjp
 from derivations.core import Derivation, Shapes
 from derivations.notation import DefinedFunction, is_expression
 from derivations.printing import latex
+from derivations.verify import derived_vjp, jacobian, stated_vjp
 
 
 def _shapes(d: Derivation, shapes: Shapes | None) -> Shapes:

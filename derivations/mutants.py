@@ -8,10 +8,11 @@ backward computation; :meth:`Mutant.make` builds the entry's layer with the
 given values and gives it the wrong backward. Two independent checks must
 reject every mutant:
 
-* **finite differences** — :func:`finite_difference_check`, the public
-  :func:`netlib.gradcheck.check_gradients` applied to the entry;
-* **symbolic** — :func:`symbolic_check`, the registry's numeric check
-  (as ``derivations.checks.check_numeric``: netlib's VJP against the
+* **finite differences** — :func:`derivations.verify.finite_difference_check`,
+  netlib's one finite-difference engine (:mod:`netlib.gradcheck`) applied to
+  the entry;
+* **symbolic** — :func:`symbolic_check`, the engine's numeric check
+  (:func:`derivations.verify.check_numeric`: netlib's VJP against the
   lambdified SymPy Jacobian) applied to the mutated layer.
 
 Both use non-square shapes (the entry's shape sets) and random upstream
@@ -36,16 +37,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from derivations.checks import (
-    NUMERIC_RTOL,
-    jacobian_function,
-    netlib_vjp,
-    relative_error,
-    sample_values,
-)
 from derivations.core import Derivation
 from derivations.layers.embedding import EmbeddingForChecks
 from derivations.registry import REGISTRY, get
+from derivations.verify import (
+    check_numeric,
+    finite_difference_check,
+    netlib_forward,
+    sample_values,
+)
 from netlib import (
     ELU,
     GELU,
@@ -73,7 +73,7 @@ from netlib import (
     Softplus,
     Tanh,
 )
-from netlib.gradcheck import GradcheckReport, check_gradients, check_layer
+from netlib.gradcheck import GradcheckReport
 from netlib.layers.activations import sigmoid
 from netlib.layers.smooth_activations import normal_cdf
 from netlib.layers.softmax import softmax
@@ -571,71 +571,16 @@ def get_mutant(name: str) -> Mutant:
 
 # -- the two checkers, on any registry entry (or a mutated one) ----------------------
 
-def netlib_forward(d: Derivation, obj, values: dict):
-    """netlib's forward output of ``obj`` (built by ``d``) for ``d``'s call convention."""
-    if d.kind == "loss":
-        target = d.netlib_target(values) if d.netlib_target else values["t"]
-        return np.float64(obj.forward(values[d.forward_arg], target))
-    return obj.forward(values[d.forward_arg])
-
-
-def finite_difference_check(d: Derivation, shapes: dict, rng, *, upstream=None,
-                            values: dict | None = None) -> GradcheckReport:
-    """The public finite-difference checker on entry ``d`` at a sampled point.
-
-    An entry called the usual way (no ``run``, ``forward`` takes ``"x"``) is
-    handed to :func:`netlib.gradcheck.check_layer`, which perturbs the layer's
-    own parameter arrays in place. Otherwise the layer is rebuilt from the
-    perturbed values at every evaluation by :func:`netlib.gradcheck.check_gradients`.
-    ``d.build`` of a mutant gives the mutant's backward either way.
-    """
-    rng = np.random.default_rng(rng)
-    if values is None:
-        values = sample_values(d, shapes, rng)
-    if d.run is None and d.forward_arg == "x":
-        target = None
-        if d.kind == "loss":
-            target = d.netlib_target(values) if d.netlib_target else values["t"]
-        report = check_layer(d.build(values), values["x"], target=target, rng=rng,
-                             mode="full", upstream=upstream)
-        if [c.name for c in report.checks] == list(d.inputs):
-            return report
-
-    def forward(**point):
-        return netlib_forward(d, d.build(point), point)
-
-    def backward(g, **point):
-        return netlib_vjp(d, point, g)
-
-    forward.__name__ = backward.__name__ = d.name
-    return check_gradients(forward, backward, values, wrt=list(d.inputs), rng=rng,
-                           mode="full", upstream=upstream)
-
-
-_OUTPUT_SHAPES: dict = {}
-
+# netlib_forward and finite_difference_check live in the verification engine
+# (derivations.verify); they are imported above and used here under those names.
 
 def symbolic_check(d: Derivation, shapes: dict, rng) -> bool:
     """True when netlib's (possibly mutated) backward matches the lambdified Jᵀg.
 
-    The same comparison as ``derivations.checks.check_numeric`` (netlib's VJP
-    against the cached lambdified Jacobian times a random ``g``, relative error
-    at most ``NUMERIC_RTOL``), with the output shape cached so that 200 seeds
-    per entry stay fast.
+    :func:`derivations.verify.check_numeric` at one random point of ``shapes``
+    (relative error at most ``NUMERIC_RTOL`` for every input).
     """
-    rng = np.random.default_rng(rng)
-    key = (d.name, d.forward, tuple(sorted(shapes.items())))
-    if key not in _OUTPUT_SHAPES:
-        _OUTPUT_SHAPES[key] = d.output_shape(shapes)
-    values = sample_values(d, shapes, rng)
-    g = rng.standard_normal(()) if d.kind == "loss" else rng.standard_normal(_OUTPUT_SHAPES[key])
-    computed = netlib_vjp(d, values, g)
-    for wrt in d.inputs:
-        expected = (jacobian_function(d, wrt, shapes)(values).T @ np.ravel(g)).reshape(shapes[wrt])
-        actual = np.asarray(computed.get(wrt, np.full(shapes[wrt], np.nan)), dtype=np.float64)
-        if actual.shape != expected.shape or not relative_error(actual, expected) <= NUMERIC_RTOL:
-            return False
-    return True
+    return all(row.passed for row in check_numeric(d, shapes, np.random.default_rng(rng)))
 
 
 def square_shapes(d: Derivation, size: int = 3) -> dict:

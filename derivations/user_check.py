@@ -12,7 +12,7 @@ at random points of the entry's sampling domain, with random upstream
 gradients, at every shape set of the entry (non-square). No forward of yours
 is needed, and the reference has no truncation error: an entry passes when
 :math:`|a - \text{expected}| \le` ``NUMERIC_RTOL`` :math:`\cdot \max|\text{expected}|`
-(``1e-12``, see ``derivations.checks``).
+(``1e-12``, see :mod:`derivations.verify`).
 
 Layouts: registry entries are in row layout unless their name says otherwise.
 With ``layout="columns"`` every 2-D argument, upstream gradient and gradient
@@ -46,8 +46,8 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
-from derivations.checks import NUMERIC_RTOL, jacobian_function, sample_values
 from derivations.registry import get
+from derivations.verify import NUMERIC_RTOL, draw_point, expected_vjp
 from netlib.gradcheck import GradcheckReport, compare_gradient
 
 LAYOUTS = ("rows", "columns")
@@ -100,9 +100,7 @@ def check_against(entry: str, backward: Callable, *, layout: str = "rows", rng=0
     many = len(shape_sets) > 1
     checks = []
     for number, sh in enumerate(shape_sets):
-        values = sample_values(d, sh, rng)
-        out_shape = d.output_shape(sh)
-        g = rng.standard_normal(()) if d.kind == "loss" else rng.standard_normal(out_shape)
+        values, g = draw_point(d, sh, rng)
         arguments = {rename.get(k, k): _to_layout(v, layout) for k, v in values.items()}
         result = backward(float(g) if d.kind == "loss" else _to_layout(g, layout), **arguments)
         if not isinstance(result, Mapping):
@@ -113,8 +111,7 @@ def check_against(entry: str, backward: Callable, *, layout: str = "rows", rng=0
             result = dict(zip([rename.get(k, k) for k in d.inputs], result, strict=True))
         sizes = {int(n) for shape in sh.values() for n in shape}
         for wrt in d.inputs:
-            J = jacobian_function(d, wrt, sh)(values)
-            expected = _to_layout((J.T @ np.ravel(g)).reshape(sh[wrt]), layout)
+            expected = _to_layout(expected_vjp(d, wrt, sh, values, g), layout)
             tolerance = NUMERIC_RTOL * float(np.max(np.abs(expected), initial=0))
             name = rename.get(wrt, wrt)
             check = compare_gradient(name, result.get(name), expected, tolerance, sizes,

@@ -481,7 +481,7 @@ class BestEpoch:
 def registry_entries(model: nl.Sequential, loss: nl.Loss) -> list[str]:
     """Names of the registry entries for the layers and the loss of a seed, in order.
 
-    The page runs :func:`derivations.checks.run_checks` on these names: the
+    The page runs :func:`derivations.verify.run_checks` on these names: the
     per-layer symbolic checks of every building block of the network.
     """
     names = []

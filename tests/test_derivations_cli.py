@@ -18,7 +18,9 @@ import pytest
 import sympy
 
 from derivations.cli import main
+from derivations.layers import losses
 from derivations.registry import REGISTRY, get
+from derivations.verify import cache
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -29,9 +31,16 @@ def test_full_check_passes_every_entry():
     assert process.returncode == 0, process.stdout[-3000:] + process.stderr[-3000:]
     report = json.loads(process.stdout)
     assert report["passed"] and report["failed"] == 0
-    seen = {(row["entry"], row["wrt"]) for row in report["rows"]}
+    seen = {(row["entry"], row["wrt"]) for row in report["rows"] if row["wrt"] is not None}
     expected = {(d.name, wrt) for d in REGISTRY.values() for wrt in d.inputs}
     assert seen == expected
+    for d in REGISTRY.values():
+        kinds = {row["check"] for row in report["rows"] if row["entry"] == d.name}
+        assert kinds == {"exact", "numeric", "forward", "finite differences",
+                         *(["transpose"] if d.transpose_of else [])}, (d.name, kinds)
+    # One progress line per entry, on stderr so that stdout stays JSON.
+    assert len([line for line in process.stderr.splitlines() if " passed " in line]) \
+        == len(REGISTRY), process.stderr
 
 
 def test_list_names_every_entry(capsys):
@@ -41,40 +50,86 @@ def test_list_names_every_entry(capsys):
         assert name in out
 
 
-def test_check_prints_a_table_and_exits_zero(capsys):
-    assert main(["check", "dense", "relu"]) == 0
+def test_check_prints_a_line_per_entry_and_exits_zero(capsys):
+    assert main(["check", "dense", "relu", "--jobs", "2"]) == 0
     out = capsys.readouterr().out
-    assert "max rel err" in out and "exact" in out
+    lines = [line.split() for line in out.splitlines() if line.startswith(("dense ", "relu "))]
+    # dense: 3 inputs × 2 shape sets × (exact, numeric, finite differences) + 2 forward.
+    assert sorted((line[0], line[1], line[3]) for line in lines) == [
+        ("dense", "20", "0"), ("relu", "8", "0")], out
     assert "all passed" in out
-    lines = [line for line in out.splitlines() if line.startswith(("dense ", "relu "))]
-    # dense: 3 inputs × 2 shape sets; relu: 1 × 2.
-    assert len(lines) == 3 * 2 + 1 * 2
+
+
+def test_check_table_lists_every_check(capsys):
+    assert main(["check", "relu", "--table", "--jobs", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "max rel err" in out
+    assert len([line for line in out.splitlines() if line.startswith("relu ")]) == 1 + 8
 
 
 def test_check_json_parses(capsys):
     assert main(["check", "mse", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["total"] == len(report["rows"]) == 2
-    assert all(row["exact"] and row["numeric_passed"] for row in report["rows"])
+    assert report["total"] == len(report["rows"]) == 8
+    assert all(row["passed"] for row in report["rows"])
+    assert {row["check"] for row in report["rows"]} == {
+        "exact", "numeric", "forward", "finite differences"}
 
 
-@pytest.mark.parametrize(("name", "wrt", "wrong"), [
-    ("dense", "x", lambda G, s: G * s["W"]),                       # missing transpose
-    ("dense", "W", lambda G, s: G.T * s["x"]),                     # wrong order
-    ("mse", "x", lambda G, s: G[0, 0] * (s["x"] - s["t"])),        # missing 1/batch
-], ids=["missing transpose", "wrong order", "missing 1/batch"])
-def test_check_exits_nonzero_and_shows_stated_against_derived(monkeypatch, capsys,
-                                                              name, wrt, wrong):
+def _wrong(name, wrt, factor):
     d = get(name)
-    monkeypatch.setitem(REGISTRY, name, dataclasses.replace(d, stated={**d.stated, wrt: wrong}))
+    return dataclasses.replace(d, stated={**d.stated, wrt: factor * d.stated[wrt]})
+
+
+@pytest.mark.parametrize(("name", "wrt", "factor"), [
+    ("dense", "x", 2),                     # a stray factor
+    ("dense", "W", -1),                    # the sign of the update
+    ("mse", "x", losses.N),                # missing 1/batch
+], ids=["factor 2", "sign", "missing 1/batch"])
+def test_check_exits_nonzero_and_shows_stated_against_derived(monkeypatch, capsys,
+                                                              name, wrt, factor):
+    monkeypatch.setitem(REGISTRY, name, _wrong(name, wrt, factor))
     assert main(["check", name]) == 1
     out = capsys.readouterr().out
-    assert f"FAILED {name} / {wrt}" in out
+    assert f"FAILED {name} / {wrt} (exact)" in out
     assert "stated" in out and "derived" in out
     assert main(["check", name, "--json"]) == 1
     report = json.loads(capsys.readouterr().out)
     assert not report["passed"]
     assert any("derived" in row["message"] for row in report["rows"] if not row["passed"])
+
+
+def test_a_changed_formula_is_checked_again_never_served_from_the_cache(monkeypatch, capsys,
+                                                                         tmp_path):
+    """Warm the cache, change the stated VJP: the exact check runs again and fails."""
+    cache.configure(path=tmp_path)
+    try:
+        assert main(["check", "dense", "--jobs", "1"]) == 0
+        stored = sorted(tmp_path.rglob("*.pickle"))
+        assert {p.parent.name for p in stored} == {"jacobian", "lambdified", "exact"}
+        assert main(["check", "dense", "--jobs", "1"]) == 0        # warm: nothing new
+        assert sorted(tmp_path.rglob("*.pickle")) == stored
+        monkeypatch.setitem(REGISTRY, "dense", _wrong("dense", "W", -1))
+        capsys.readouterr()
+        assert main(["check", "dense", "--jobs", "1"]) == 1
+        out = capsys.readouterr().out
+        assert "FAILED dense / W (exact)" in out and "FAILED dense / x" not in out, out
+        # The Jacobians did not change and were reused; one new verdict per shape set.
+        new = set(tmp_path.rglob("*.pickle")) - set(stored)
+        assert {p.parent.name for p in new} == {"exact"} and len(new) == 2, new
+        monkeypatch.undo()
+        assert main(["check", "dense", "--jobs", "1"]) == 0
+    finally:
+        cache.configure()
+
+
+def test_check_no_cache_writes_nothing(capsys, tmp_path):
+    cache.configure(path=tmp_path)
+    try:
+        assert main(["check", "relu", "--no-cache", "--jobs", "1"]) == 0
+        assert not list(tmp_path.rglob("*.pickle"))
+    finally:
+        cache.configure()
 
 
 def test_check_unknown_entry_is_refused_with_the_known_names(capsys):

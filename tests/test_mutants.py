@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from derivations import mutants
-from derivations.checks import check_numeric
 from derivations.registry import REGISTRY
+from derivations.verify import check_numeric, finite_difference_check
 
 MUTANTS = [pytest.param(m, id=m.name) for m in mutants.MUTANTS]
 ENTRIES = [pytest.param(d, id=d.name) for d in REGISTRY.values()]
@@ -31,7 +31,7 @@ def test_catalogue_is_well_formed():
 def test_mutant_is_rejected_by_finite_differences(mutant):
     d = mutant.as_derivation()
     for index, shapes in enumerate(d.shape_sets):
-        report = mutants.finite_difference_check(d, shapes, index)
+        report = finite_difference_check(d, shapes, index)
         assert not report.passed, f"{mutant.name} passed the finite-difference check:\n{report}"
 
 

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import sympy
 
-from derivations import checks
+from derivations import verify
 from derivations.layers import conv as conv_entries
 from netlib import (
     ELU,
@@ -279,7 +279,7 @@ def test_conv2d_input_gradient_both_stated_forms_are_exact(entry, form):
         symbols = entry.symbols(shapes)
         G = entry.upstream_symbol(shapes)
         stated = form(G, symbols, geometry.of_symbols(symbols))
-        derived = checks.derived_vjp(entry, "x", shapes)
+        derived = verify.derived_vjp(entry, "x", shapes)
         residual = (stated - derived).applyfunc(sympy.expand)
         assert residual == sympy.zeros(*derived.shape), (
             f"{entry.name} at {shapes}: {form.__name__} differs from Jᵀ vec G\n"
@@ -298,7 +298,7 @@ def test_conv2d_unflipped_kernel_is_not_the_gradient():
     unflipped["W"] = sympy.Matrix(W.rows, W.cols, lambda r, v: W[r - r % kh + kh - 1 - r % kh,
                                                                  kw - 1 - v])
     wrong = conv_entries.flipped_kernel_dx(entry.upstream_symbol(shapes), unflipped, case)
-    residual = (wrong - checks.derived_vjp(entry, "x", shapes)).applyfunc(sympy.expand)
+    residual = (wrong - verify.derived_vjp(entry, "x", shapes)).applyfunc(sympy.expand)
     assert residual != sympy.zeros(*residual.shape)
 
 
@@ -442,7 +442,7 @@ def test_max_pool_tie_rule_is_the_derivations_rule():
     x = rng.standard_normal(shapes["x"])
     x[0, 0, 0, 1] = x[0, 0, 1, 0] = x[0, 0, :2, :3].max() + 1.0    # a two-way tie
     x[0, 1, 2, 2] = x[0, 1, 3, 4] = x[0, 1, 2:, 2:].max() + 1.0    # and a diagonal one
-    J = checks.jacobian_function(d, "x", shapes)({"x": x})
+    J = verify.jacobian_function(d, "x", shapes)({"x": x})
     g = rng.standard_normal(d.output_shape(shapes))
     expected = (J.T @ g.ravel()).reshape(x.shape)
     right = MaxPool2D(case.kernel, stride=case.stride)

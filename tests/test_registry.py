@@ -17,17 +17,17 @@ import sympy
 
 import derivations.user_check
 from derivations import mutants
-from derivations.checks import (
-    NUMERIC_RTOL,
-    check_exact,
-    check_numeric,
-    derived_vjp,
-    netlib_vjp,
-    relative_error,
-    sample_values,
-)
 from derivations.registry import REGISTRY, get
 from derivations.user_check import check_against
+from derivations.verify import (
+    NUMERIC_RTOL,
+    check_exact,
+    check_forward,
+    check_numeric,
+    derived_vjp,
+    finite_difference_check,
+    netlib_vjp,
+)
 from netlib import Softmax
 
 CASES = [pytest.param(d, index, id=f"{d.name}-shapes{index}")
@@ -47,44 +47,22 @@ def test_stated_vjp_is_the_derived_one_exactly(d, index):
 def test_netlib_backward_equals_lambdified_jacobian(d, index):
     results = check_numeric(d, d.shape_sets[index], np.random.default_rng(100 + index))
     for r in results:
-        assert r.passed, (f"{d.name} d/d{r.wrt}: relative error {r.max_rel_error:.2e}\n"
-                          f"  netlib   {r.netlib.ravel()}\n  symbolic {r.symbolic.ravel()}")
+        assert r.passed, r.message
         assert r.max_rel_error <= NUMERIC_RTOL
 
 
 @pytest.mark.parametrize(("d", "index"), CASES)
 def test_netlib_backward_passes_finite_differences(d, index):
-    report = mutants.finite_difference_check(d, d.shape_sets[index], 200 + index)
+    report = finite_difference_check(d, d.shape_sets[index], 200 + index)
     report.raise_if_failed()
     assert [c.name for c in report.checks] == list(d.inputs)
 
 
-_FORWARDS: dict = {}
-
-
-def sympy_forward(d, shapes):
-    """The lambdified SymPy forward map of ``d`` at ``shapes`` (cached)."""
-    key = (d.name, tuple(sorted(shapes.items())))
-    if key not in _FORWARDS:
-        symbols = d.symbols(shapes)
-        names = (*d.inputs, *d.symbolic_constants())
-        compiled = sympy.lambdify([list(symbols[n]) for n in names], d.output(shapes),
-                                  modules="numpy")
-        _FORWARDS[key] = lambda values: np.asarray(
-            compiled(*[np.ravel(values[n]) for n in names]), dtype=np.float64)
-    return _FORWARDS[key]
-
-
 @pytest.mark.parametrize(("d", "index"), CASES)
 def test_netlib_forward_equals_sympy_forward(d, index):
-    shapes = d.shape_sets[index]
-    values = sample_values(d, shapes, np.random.default_rng(300 + index))
-    expected = sympy_forward(d, shapes)(values)
-    actual = np.asarray(mutants.netlib_forward(d, d.build(values), values), dtype=np.float64)
-    actual = actual.reshape(expected.shape)
-    error = relative_error(actual, expected)
-    assert error <= NUMERIC_RTOL, (f"{d.name} forward: relative error {error:.2e}\n"
-                                   f"  netlib {actual.ravel()}\n  sympy  {expected.ravel()}")
+    (row,) = check_forward(d, d.shape_sets[index], np.random.default_rng(300 + index))
+    assert row.passed, row.message
+    assert row.max_rel_error <= NUMERIC_RTOL
 
 
 # -- special values (as JAX's tests have a table of them) ---------------------------------

@@ -1,30 +1,52 @@
-"""``python -m derivations check [NAME ...] [--json]``: run the exact and numeric checks."""
+"""``python -m derivations check [NAME ...] [--json] [--jobs N] [--no-cache] [--table]``."""
 
 from __future__ import annotations
 
+import argparse
 import json
+import sys
 import time
 
-from derivations.checks import NUMERIC_RTOL, run_checks
 from derivations.registry import REGISTRY
+from derivations.verify import KINDS, NUMERIC_RTOL, cache, default_jobs, run_checks
 
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
-        "check", help="run the exact and numeric checks; exit 1 if any fails",
+        "check", help="run every check of every entry; exit 1 if any fails",
         description=(
             "For every input and parameter of each entry, at each shape set:\n"
-            "  exact    stated VJP - reshape(Jᵀ vec G) simplifies to 0 (pass/fail);\n"
-            "  numeric  max|netlib - Jᵀg| / max|Jᵀg| of netlib's backward against the\n"
-            f"           lambdified Jacobian, float64, random g (passes at <= {NUMERIC_RTOL:g}).\n"
+            "  exact     stated VJP - reshape(Jᵀ vec G) simplifies to 0 (pass/fail);\n"
+            "  numeric   netlib's backward against the lambdified Jacobian, float64,\n"
+            f"            random g: max|netlib - Jᵀg| / max|Jᵀg| <= {NUMERIC_RTOL:g};\n"
+            "  forward   netlib's forward against the lambdified SymPy forward map;\n"
+            "  finite differences  netlib's backward against central differences of\n"
+            "            netlib's forward (netlib.gradcheck, its derived tolerance).\n"
             "Column-layout entries also prove their gradients are the transposes of\n"
-            "the row layout's. Exit status 1 if anything fails."),
-        formatter_class=__import__("argparse").RawDescriptionHelpFormatter)
+            "the row layout's. One line per entry as it finishes; exit status 1 if\n"
+            "anything fails. SymPy results are cached (see --no-cache)."),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("names", nargs="*", metavar="NAME",
                         help="entries to check (default: all; see 'list')")
     parser.add_argument("--json", action="store_true",
-                        help="print the results as JSON instead of a table")
+                        help="print the results as JSON (progress lines go to stderr)")
+    parser.add_argument("--jobs", "-j", type=int, default=default_jobs(), metavar="N",
+                        help="worker processes (default: one per CPU, %(default)s here)")
+    parser.add_argument("--no-cache", action="store_true",
+                        help=f"recompute every SymPy result (cache: {cache.directory()})")
+    parser.add_argument("--table", action="store_true",
+                        help="also print one line per check (entry, input, shapes, kind)")
     parser.set_defaults(run=run)
+
+
+def entry_line(name: str, rows, seconds: float) -> str:
+    """``dense  30 passed  0 failed  0.4 s`` (the failed kinds named)."""
+    failed = [row for row in rows if not row.passed]
+    kinds = sorted({row.check for row in failed}, key=KINDS.index)
+    where = f"  ({', '.join(kinds)})" if kinds else ""
+    width = max(len(n) for n in REGISTRY)
+    return (f"{name:{width}}  {len(rows) - len(failed):3d} passed  {len(failed):2d} "
+            f"{'FAILED' if failed else 'failed'}  {seconds:6.2f} s{where}")
 
 
 def run(args) -> int:
@@ -32,8 +54,15 @@ def run(args) -> int:
     if unknown:
         print(f"check: unknown entries {', '.join(unknown)}; known: {', '.join(REGISTRY)}")
         return 2
+    if args.no_cache:
+        cache.configure(enabled=False)
+    progress = sys.stderr if args.json else sys.stdout
+
+    def on_entry(name, rows, seconds):
+        print(entry_line(name, rows, seconds), file=progress, flush=True)
+
     started = time.perf_counter()
-    rows = run_checks(args.names or None)
+    rows = run_checks(args.names or None, jobs=args.jobs, on_entry=on_entry)
     total = time.perf_counter() - started
     failed = [row for row in rows if not row.passed]
     if args.json:
@@ -41,7 +70,8 @@ def run(args) -> int:
                           "failed": len(failed), "total": len(rows),
                           "numeric_rtol": NUMERIC_RTOL, "seconds": total}, indent=1))
         return 1 if failed else 0
-    print_table(rows)
+    if args.table:
+        print_table(rows)
     for row in failed:
         print(f"\nFAILED {row.entry} / {row.wrt} ({row.check}):\n{row.message}")
     entries = len({row.entry for row in rows})
@@ -51,11 +81,12 @@ def run(args) -> int:
 
 
 def print_table(rows) -> None:
-    header = ("entry", "input", "check", "shapes", "exact", "max rel err", "time")
-    cells = [(r.entry, r.wrt, r.check, r.shapes, "pass" if r.exact else "FAIL",
-              "-" if r.max_rel_error is None else
-              f"{r.max_rel_error:.1e}{'' if r.numeric_passed else ' FAIL'}",
+    """One line per check: entry, input, kind, shapes, verdict, relative error, time."""
+    header = ("entry", "input", "check", "shapes", "result", "max rel err", "time")
+    cells = [(r.entry, r.wrt or "-", r.check, r.shapes, "pass" if r.passed else "FAIL",
+              "-" if r.max_rel_error is None else f"{r.max_rel_error:.1e}",
               f"{r.seconds:.2f} s") for r in rows]
     widths = [max(len(str(c[i])) for c in [header, *cells]) for i in range(len(header))]
+    print()
     for line in [header, *cells]:
         print("  ".join(f"{c!s:{w}}" for c, w in zip(line, widths, strict=True)).rstrip())

@@ -11,10 +11,10 @@ from __future__ import annotations
 import numpy as np
 import sympy
 
-from derivations.checks import check_exact_one, derived_vjp, jacobian, stated_vjp
 from derivations.general_shapes import GENERAL_STATEMENTS
 from derivations.latex import (
     jacobian_structure,
+    latex_definition,
     latex_derived,
     latex_forward,
     latex_jacobian,
@@ -22,6 +22,7 @@ from derivations.latex import (
     latex_stated_matrix,
 )
 from derivations.registry import REGISTRY, get
+from derivations.verify import check_exact_one, derived_vjp, jacobian, stated_vjp
 
 #: Print a matrix in two-dimensional form only if it fits this many columns;
 #: otherwise entry by entry (first few), or for a Jacobian its structure.
@@ -47,15 +48,33 @@ def _pretty(expr) -> str:
 
 
 def _fits(matrix) -> bool:
+    """Whether ``matrix`` drawn in two dimensions fits :data:`MAX_WIDTH` columns.
+
+    Pretty-printing is what costs (minutes for max pooling's Piecewise
+    Jacobian), so a matrix whose one-line text is far too wide is refused
+    before it is drawn: a drawn row is never narrower than a third of it.
+    """
+    if matrix.cols > MAX_WIDTH // 4 or len(matrix) > MAX_WIDTH:
+        return False
+    widest = max(sum(len(str(matrix[i, j])) for j in range(matrix.cols))
+                 for i in range(matrix.rows))
+    if widest > 3 * MAX_WIDTH:
+        return False
     text = sympy.pretty(matrix, use_unicode=True, wrap_line=False)
     return max(len(line) for line in text.splitlines()) <= MAX_WIDTH
+
+
+def _short(expr, limit: int = MAX_WIDTH) -> str:
+    """``str(expr)``, cut at ``limit`` characters."""
+    text = str(expr)
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} characters)"
 
 
 def _render(matrix, name: str) -> list[str]:
     """The matrix drawn if it fits, else its first entries one per line."""
     if _fits(matrix):
         return [_pretty(matrix)]
-    lines = [f"    {name}[{i},{j}] = {matrix[i, j]}"
+    lines = [f"    {name}[{i},{j}] = {_short(matrix[i, j])}"
              for i in range(matrix.rows) for j in range(matrix.cols)][:MAX_ENTRIES]
     if len(matrix) > MAX_ENTRIES:
         lines.append(f"    ... {len(matrix) - MAX_ENTRIES} more entries")
@@ -79,7 +98,9 @@ def explain_first_entry(d, wrt: str, shapes) -> list[str]:
              f" over the {len(terms)} outputs y_k that depend on it:"]
     for k, entry in terms[:8]:
         y = _index_name("y", k, out_shape)
-        lines.append(f"      {G[k]} · (∂{y}/∂{target} = {sympy.simplify(entry)})")
+        # Simplify small entries for reading; big ones would cost seconds each.
+        simpler = sympy.simplify(entry) if sympy.count_ops(entry) < 60 else entry
+        lines.append(f"      {G[k]} · (∂{y}/∂{target} = {_short(simpler)})")
     if len(terms) > 8:
         lines.append(f"      ... {len(terms) - 8} more")
     return lines
@@ -89,7 +110,7 @@ def show_text(d) -> str:
     shapes = d.shape_sets[0]
     Y = d.output(shapes)
     lines = [f"{d.name}: {d.title}  (netlib.{d.netlib_class.__name__}, {d.kind})",
-             f"Definition (LaTeX): {d.definition_latex}",
+             f"Definition (LaTeX): {latex_definition(d)}",
              f"Small shape set: {d.shape_text(shapes)}; output {Y.rows}×{Y.cols}"
              + ("  (a loss: a 1×1 matrix, G is the scalar upstream gradient)"
                 if d.kind == "loss" else ""),
@@ -112,7 +133,7 @@ def show_text(d) -> str:
         lines += explain_first_entry(d, wrt, shapes)
         derived = derived_vjp(d, wrt, shapes)
         lines += ["  All entries, reshape(Jᵀ vec G):", *_render(derived, f"dL/d{wrt}")]
-        lines.append(f"  Stated VJP: dL/d{wrt} = {d.stated_latex[wrt]}   (LaTeX)")
+        lines.append(f"  Stated VJP: dL/d{wrt} = {d.stated_text(wrt)}   (LaTeX)")
         try:
             stated = stated_vjp(d, wrt, shapes)
             lines += [f"  Its entry {_index_name(wrt, 0, shapes[wrt])} is {stated[0]} (compare "
@@ -135,7 +156,7 @@ def show_text(d) -> str:
 
 def show_latex(d) -> str:
     shapes = d.shape_sets[0]
-    lines = [f"% {d.name}: {d.title}", f"% definition\n{d.definition_latex}",
+    lines = [f"% {d.name}: {d.title}", f"% definition\n{latex_definition(d)}",
              f"% forward map at {d.shape_text(shapes)}\nY = {latex_forward(d, shapes)}"]
     for wrt in d.inputs:
         lines += [f"% Jacobian d vec(Y) / d vec({wrt})",

@@ -21,7 +21,7 @@ Three jobs, all done before Sphinx reads a single source file:
    anything else is.
 
 3. **Every check, once, and the computed parts of the layer pages.** The
-   checks of every registry entry (``derivations.checks.check_entry``) run
+   checks of every registry entry (``derivations.verify.check_entry``) run
    here, once per build, two entries at a time in worker processes, before
    any page is read. The same worker renders the entry's computed sections
    (the forward map and the Jacobians from SymPy, the heat map, the stated
@@ -223,7 +223,7 @@ def _entry_work(name: str, page_dir: str) -> dict:
     """Checks and computed page sections of one entry (runs in a worker process)."""
     from sitekit import LayerPage, Row
 
-    from derivations.checks import check_entry
+    from derivations.verify import check_entry
     from derivations.registry import get
 
     rows = [row.as_dict() for row in check_entry(get(name))]

@@ -2,7 +2,7 @@
 
 The pages import this module in their first (hidden) cell; ``conf.py`` puts
 this folder on the kernel's ``PYTHONPATH``. Everything here is computed from
-the registry and the check functions of :mod:`derivations.checks` at build
+the registry and the check functions of :mod:`derivations.verify` at build
 time; nothing here states a formula of its own.
 
 A failed check raises :class:`CheckFailed` inside the page's cell, and
@@ -36,16 +36,14 @@ RESULTS = Path(__file__).resolve().parents[2] / ".jupyter_cache" / "netlib-check
 
 @dataclass(frozen=True)
 class Row:
-    """One check of one entry, as ``derivations.checks.CheckRow.as_dict`` gives it."""
+    """One check of one entry, as ``derivations.verify.CheckRow.as_dict`` gives it."""
 
     entry: str
-    wrt: str
+    wrt: str | None
     shapes: str
     check: str
-    exact: bool
-    max_rel_error: float | None
-    numeric_passed: bool | None
     passed: bool
+    max_rel_error: float | None
     seconds: float
     message: str
 
@@ -91,10 +89,6 @@ def _mark(passed: bool) -> str:
     return "pass" if passed else "**FAIL**"
 
 
-def _optional_mark(passed: bool | None) -> str:
-    return "n/a" if passed is None else _mark(passed)
-
-
 def _error(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.1e}"
 
@@ -107,9 +101,10 @@ def status_table(page_prefix: str = "layers/") -> None:
     rows, failures = [], []
     for name, checks in by_entry.items():
         d = registry[name]
-        exact = [row.exact for row in checks]
-        numeric = [row.numeric_passed for row in checks if row.numeric_passed is not None]
-        errors = [row.max_rel_error for row in checks if row.max_rel_error is not None]
+        exact = [row.passed for row in checks if row.check in ("exact", "transpose")]
+        numeric = [row.passed for row in checks if row.check == "numeric"]
+        errors = [row.max_rel_error for row in checks
+                  if row.check == "numeric" and row.max_rel_error is not None]
         shape_sets = sorted({row.shapes for row in checks})
         rows.append([f"[{d.title}]({page_prefix}{name}.md)", d.kind,
                      ", ".join(f"`{wrt}`" for wrt in d.inputs), str(len(shape_sets)),
@@ -170,7 +165,7 @@ class LayerPage:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
-        from derivations.checks import jacobian, jacobian_numpy
+        from derivations.verify import jacobian, jacobian_numpy
         from derivations.latex import jacobian_structure
 
         d, shapes, parts = self.d, self.shapes, []
@@ -227,16 +222,19 @@ class LayerPage:
     @staticmethod
     def checks_text(rows: list[Row]) -> str:
         """The table of this entry's checks, as this build ran them."""
-        table = [[row.check, f"`{row.wrt}`", row.shapes, _mark(row.exact),
-                  _error(row.max_rel_error), _optional_mark(row.numeric_passed),
-                  f"{row.seconds:.2f}"] for row in rows]
+        table = [[row.check, "output" if row.wrt is None else f"`{row.wrt}`", row.shapes,
+                  _mark(row.passed), _error(row.max_rel_error), f"{row.seconds:.2f}"]
+                 for row in rows]
         return ("Each row ran during this build of the site. *exact*: the stated VJP minus "
-                "reshape(Jᵀ vec G) simplifies to zero (for a `transpose of` row: this "
-                "layout's VJPs are exactly the transposes of the other's). *max rel. "
-                "error*: netlib's `backward` against the lambdified Jᵀ g in float64 at a "
-                "random point with a random upstream gradient.\n\n"
-                + markdown_table(["check", "with respect to", "shapes", "exact",
-                                   "max rel. error", "numeric", "seconds"], table))
+                "reshape(Jᵀ vec G) simplifies to zero. *transpose*: this layout's VJPs are "
+                "exactly the transposes of the other layout's. *numeric*: netlib's "
+                "`backward` against the lambdified Jᵀ g in float64 at a random point with a "
+                "random upstream gradient; *forward*: netlib's `forward` against the SymPy "
+                "map; *finite differences*: netlib's `backward` against central differences "
+                "of its `forward` (netlib.gradcheck). *max rel. error*: "
+                "max|netlib − reference| / max|reference|.\n\n"
+                + markdown_table(["check", "with respect to", "shapes", "result",
+                                   "max rel. error", "seconds"], table))
 
 
 def _latex(matrix) -> str:
