@@ -26,7 +26,7 @@ formula by :class:`Where`):
 The notation is per sample; every shape set has a batch of one. SymPy cost
 is kept low with tiny shapes (two or three positions, widths 1-3) and by
 comparing rational functions of the exponentials (the exact check's
-``cancel``). The unmasked entry has one shape set with :math:`d_h = 2`, so that
+``cancel``). The unmasked entry has one shape set with :math:`d_h = 3`, so that
 the scale :math:`1/\sqrt{d_h}` is not 1 there (the causal entry's VJPs are the
 same expressions, built by :func:`stated_vjps`). There is no key bias
 :math:`b_k`: it would shift each row of :math:`S` by a constant, which softmax
@@ -298,9 +298,9 @@ def _definition(softmax: str, bias: bool) -> str:
 # can be tiny sums of larger terms, so 1e-12 relative agreement fails on
 # rounding alone at about 1 seed in 100. With d_h = 1 only, a stated VJP
 # without the scale 1/sqrt(d_h) would pass: the unmasked entry's second set
-# has d_h = 2 (about six times the cost of a d_h = 1 set, sqrt(2) in every
-# score), the causal entry, three times dearer per set, keeps d_h = 1.
-ATTENTION_CASES = (AttentionCase(3, 2, 1), AttentionCase(2, 2, 2))
+# has d_h = 3 (d_h = 2 would make W_q square; this set costs about ten times
+# a d_h = 1 set), the causal entry, three times dearer per set, keeps d_h = 1.
+ATTENTION_CASES = (AttentionCase(3, 2, 1), AttentionCase(2, 2, 3))
 CAUSAL_CASES = (AttentionCase(3, 2, 1), AttentionCase(2, 3, 1))
 
 ATTENTION = _Attention(False, False, *ATTENTION_CASES).derivation(
