@@ -33,6 +33,14 @@ DISPLAY_NAMES = {
 }
 
 
+def _is_negative(term) -> bool:
+    """A term written with a leading minus: -T, or -1/F times a product."""
+    if isinstance(term, sympy.MatMul) and not isinstance(term.args[0], sympy.MatrixExpr):
+        coefficient = term.args[0]
+        return bool(coefficient.is_negative) or coefficient.could_extract_minus_sign()
+    return term.could_extract_minus_sign()
+
+
 class NotationPrinter(LatexPrinter):
     """SymPy's LaTeX printer with the project's notation (see the module docstring)."""
 
@@ -98,10 +106,10 @@ class NotationPrinter(LatexPrinter):
 
     def _print_MatAdd(self, expr):
         # Positive terms first: X - T, not -T + X.
-        terms = sorted(expr.args, key=lambda t: t.could_extract_minus_sign())
+        terms = sorted(expr.args, key=_is_negative)
         text = self._print(terms[0])
         for term in terms[1:]:
-            if term.could_extract_minus_sign():
+            if _is_negative(term):
                 text += " - " + self.parenthesize(-term, PRECEDENCE["Add"])
             else:
                 text += " + " + self._print(term)
