@@ -106,7 +106,7 @@ def test_a_changed_formula_is_checked_again_never_served_from_the_cache(monkeypa
     try:
         assert main(["check", "dense", "--jobs", "1"]) == 0
         stored = sorted(tmp_path.rglob("*.pickle"))
-        assert {p.parent.name for p in stored} == {"jacobian", "lambdified", "exact"}
+        assert {p.parent.name for p in stored} == {"jacobian", "lambdified", "exact", "stated"}
         assert main(["check", "dense", "--jobs", "1"]) == 0        # warm: nothing new
         assert sorted(tmp_path.rglob("*.pickle")) == stored
         monkeypatch.setitem(REGISTRY, "dense", _wrong("dense", "W", -1))
@@ -116,7 +116,7 @@ def test_a_changed_formula_is_checked_again_never_served_from_the_cache(monkeypa
         assert "FAILED dense / W (exact)" in out and "FAILED dense / x" not in out, out
         # The Jacobians did not change and were reused; one new verdict per shape set.
         new = set(tmp_path.rglob("*.pickle")) - set(stored)
-        assert {p.parent.name for p in new} == {"exact"} and len(new) == 2, new
+        assert {p.parent.name for p in new} == {"exact", "stated"} and len(new) == 4, new
         monkeypatch.undo()
         assert main(["check", "dense", "--jobs", "1"]) == 0
     finally:

@@ -56,10 +56,12 @@ def _fits(matrix) -> bool:
     """
     if matrix.cols > MAX_WIDTH // 4 or len(matrix) > MAX_WIDTH:
         return False
-    widest = max(sum(len(str(matrix[i, j])) for j in range(matrix.cols))
-                 for i in range(matrix.rows))
-    if widest > 3 * MAX_WIDTH:
-        return False
+    for i in range(matrix.rows):
+        width = 0
+        for j in range(matrix.cols):
+            width += len(str(matrix[i, j]))
+            if width > 3 * MAX_WIDTH:          # stop measuring as soon as it is too wide
+                return False
     text = sympy.pretty(matrix, use_unicode=True, wrap_line=False)
     return max(len(line) for line in text.splitlines()) <= MAX_WIDTH
 

@@ -22,8 +22,10 @@ it. Results are also kept in memory for the life of the process.
 
 from __future__ import annotations
 
+import copyreg
 import dataclasses
 import hashlib
+import io
 import marshal
 import os
 import pickle
@@ -209,6 +211,29 @@ def entry_key(kind: str, d, shapes, wrt: str, *, stated: bool) -> str | None:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+#: Classes stored so that loading rebuilds them as they were, without evaluating
+#: them again: re-canonicalising max pooling's Piecewise conditions on every
+#: load took longer than computing the Jacobian.
+UNEVALUATED = (sympy.Piecewise, sympy.And, sympy.Or, sympy.StrictGreaterThan,
+               sympy.StrictLessThan, sympy.GreaterThan, sympy.LessThan)
+
+
+def rebuild(cls, args):
+    """``cls(*args, evaluate=False)``: how :func:`dumps` stores :data:`UNEVALUATED` nodes."""
+    return cls(*args, evaluate=False)
+
+
+def dumps(result) -> bytes:
+    """``pickle.dumps`` of a SymPy result, :data:`UNEVALUATED` nodes stored as built."""
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    pickler.dispatch_table = copyreg.dispatch_table.copy()
+    for cls in UNEVALUATED:
+        pickler.dispatch_table[cls] = lambda node: (rebuild, (type(node), node.args))
+    pickler.dump(result)
+    return buffer.getvalue()
+
+
 def memo(kind: str, d, shapes, wrt: str, compute: Callable, *, stated: bool):
     """``compute()``, or its stored result for the same inputs (see the module docstring)."""
     key = entry_key(kind, d, shapes, wrt, stated=stated)
@@ -228,6 +253,6 @@ def memo(kind: str, d, shapes, wrt: str, compute: Callable, *, stated: bool):
     if enabled():
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_suffix(f".{os.getpid()}.tmp")
-        temporary.write_bytes(pickle.dumps(result))
+        temporary.write_bytes(dumps(result))
         os.replace(temporary, temporary.with_name(path.name))     # atomic for parallel workers
     return result

@@ -54,20 +54,18 @@ def jacobian_function(d: Derivation, wrt: str, shapes: Shapes | None = None):
     shapes = default_shapes(d, shapes)
     names = arguments(d)
 
-    def generate() -> dict:
-        J = jacobian(d, wrt, shapes)
+    def lambdified():
         symbols = d.symbols(shapes)
-        compiled = sympy.lambdify([list(symbols[n]) for n in names], J, modules="numpy",
-                                  cse=True)
-        return {"source": inspect.getsource(compiled), "shape": J.shape}
+        return sympy.lambdify([list(symbols[n]) for n in names], jacobian(d, wrt, shapes),
+                              modules="numpy", cse=True)
+
+    def generate() -> dict:
+        return {"source": inspect.getsource(lambdified()),
+                "shape": jacobian(d, wrt, shapes).shape}
 
     generated = cache.memo("lambdified", d, shapes, wrt, generate, stated=False)
-    compiled = _compile(generated["source"])
-    if compiled is None:           # the code needs names only its own lambdify call had
-        J = jacobian(d, wrt, shapes)
-        symbols = d.symbols(shapes)
-        compiled = sympy.lambdify([list(symbols[n]) for n in names], J, modules="numpy",
-                                  cse=True)
+    # None when the code needs names that only its own lambdify call provided.
+    compiled = _compile(generated["source"]) or lambdified()
     size = tuple(generated["shape"])
 
     def evaluate(values):

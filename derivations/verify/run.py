@@ -12,11 +12,12 @@ import numpy as np
 
 from derivations.core import Derivation
 from derivations.registry import REGISTRY, get
+from derivations.verify import cache
 from derivations.verify.finite_differences import check_finite_differences
 from derivations.verify.forward import check_forward
 from derivations.verify.numeric import check_numeric
 from derivations.verify.rows import KINDS, CheckRow
-from derivations.verify.symbolic import check_exact, check_transpose
+from derivations.verify.symbolic import check_exact, check_exact_one, check_transpose
 
 
 def check_entry(d: Derivation, seed: int = 0) -> list[CheckRow]:
@@ -39,6 +40,13 @@ def _entry_rows(name: str, seed: int) -> tuple[str, list[CheckRow], float]:
     return name, rows, time.perf_counter() - started
 
 
+def _exact_task(name: str, index: int, wrt: str) -> str:
+    """One exact check in a worker: its Jacobian, stated VJP and verdict land in the cache."""
+    d = get(name)
+    check_exact_one(d, wrt, d.shape_sets[index])
+    return name
+
+
 def expected_cost(d: Derivation) -> int:
     """A guess at an entry's SymPy work, to start the slow ones first: Σ (entries)²."""
     return sum(sum(int(np.prod(shape)) for shape in sh.values()) ** 2 for sh in d.shape_sets)
@@ -54,12 +62,14 @@ def run_checks(names: Iterable[str] | None = None, seed: int = 0, jobs: int = 1,
                ) -> list[CheckRow]:
     """Every check of every (or the named) registry entry, in registry order.
 
-    With ``jobs > 1`` entries run in that many forked worker processes (a
-    registry patched in this process is what they see), slowest first.
-    ``on_entry(name, rows, seconds)`` is called as each entry finishes.
+    With ``jobs > 1`` the work runs in that many forked worker processes (a
+    registry patched in this process is what they see): first every exact
+    check, one (entry, shape set, input) per task so that one slow entry
+    is spread over every worker, then each entry's remaining checks as soon
+    as its exact checks are in (reading their SymPy results from the disk
+    cache). ``on_entry(name, rows, seconds)`` is called as each entry finishes.
     """
     selected = list(REGISTRY) if names is None else list(names)
-    jobs = max(1, min(jobs, len(selected)))
     done: dict[str, list[CheckRow]] = {}
 
     def finished(name: str, rows: list[CheckRow], seconds: float) -> None:
@@ -67,14 +77,31 @@ def run_checks(names: Iterable[str] | None = None, seed: int = 0, jobs: int = 1,
         if on_entry is not None:
             on_entry(name, rows, seconds)
 
-    if jobs == 1:
+    if max(1, min(jobs, len(selected))) == 1 or not cache.enabled():
+        # Without the disk cache the workers could not hand their results on.
         for name in selected:
             finished(*_entry_rows(name, seed))
-    else:
-        context = multiprocessing.get_context("fork")
-        with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context) as pool:
-            slowest_first = sorted(selected, key=lambda name: -expected_cost(get(name)))
-            futures = [pool.submit(_entry_rows, name, seed) for name in slowest_first]
-            for future in concurrent.futures.as_completed(futures):
-                finished(*future.result())
+        return [row for name in selected for row in done[name]]
+    started = time.perf_counter()
+    context = multiprocessing.get_context("fork")
+    with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context) as pool:
+        tasks = [(name, index, wrt) for name in sorted(selected, key=lambda n: -expected_cost(
+                  get(n))) for index in range(len(get(name).shape_sets))
+                 for wrt in get(name).inputs]
+        remaining = {name: 0 for name in selected}
+        for name, _, _ in tasks:
+            remaining[name] += 1
+        pending = {pool.submit(_exact_task, *task) for task in tasks}
+        while pending:
+            complete, pending = concurrent.futures.wait(
+                pending, return_when=concurrent.futures.FIRST_COMPLETED)
+            for future in complete:
+                result = future.result()
+                if isinstance(result, str):
+                    remaining[result] -= 1
+                    if remaining[result] == 0:
+                        pending.add(pool.submit(_entry_rows, result, seed))
+                else:
+                    name, rows, _ = result
+                    finished(name, rows, time.perf_counter() - started)
     return [row for name in selected for row in done[name]]

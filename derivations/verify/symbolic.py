@@ -76,14 +76,18 @@ def stated_vjp(d: Derivation, wrt: str, shapes: Shapes | None = None) -> sympy.M
     """The entry's stated VJP for ``wrt``, formed on the symbols of ``shapes``."""
     check_wrt(d, wrt)
     shapes = default_shapes(d, shapes)
-    G = d.upstream_symbol(shapes)
-    try:
-        return d.stated_vjp(wrt, G, d.symbols(shapes))
-    except (sympy.ShapeError, ValueError, TypeError, IndexError, KeyError,
-            AttributeError) as error:
-        raise StatedShapeError(f"{d.describe()}: the stated VJP for {wrt} cannot be formed "
-                               f"at shapes {d.shape_text(shapes)}: "
-                               f"{type(error).__name__}: {error}") from error
+
+    def compute() -> sympy.Matrix:
+        try:
+            return d.stated_vjp(wrt, d.upstream_symbol(shapes), d.symbols(shapes))
+        except (sympy.ShapeError, ValueError, TypeError, IndexError, KeyError,
+                AttributeError) as error:
+            raise StatedShapeError(f"{d.describe()}: the stated VJP for {wrt} cannot be "
+                                   f"formed at shapes {d.shape_text(shapes)}: "
+                                   f"{type(error).__name__}: {error}") from error
+
+    # Cached too: making a stated VJP concrete costs seconds for pooling's operators.
+    return cache.memo("stated", d, shapes, wrt, compute, stated=True)
 
 
 # -- deciding that an expression is zero ------------------------------------------------
