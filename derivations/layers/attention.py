@@ -43,7 +43,7 @@ import sympy
 from sympy import HadamardProduct, MatAdd, MatMul
 from sympy.core.symbol import Str
 
-from derivations.core import Derivation, uniform_sample
+from derivations.core import Derivation, Mutant, uniform_sample
 from derivations.notation import Operator, matrix, ones, size
 from netlib import MultiHeadAttention
 
@@ -303,6 +303,28 @@ def _definition(softmax: str, bias: bool) -> str:
 ATTENTION_CASES = (AttentionCase(3, 2, 1), AttentionCase(2, 2, 3))
 CAUSAL_CASES = (AttentionCase(3, 2, 1), AttentionCase(2, 3, 1))
 
+class AttentionKeyGradientNotTransposed(MultiHeadAttention):
+    def _backward(self, g):
+        dx = super()._backward(g)
+        # Redo the key path with dK = dS Q instead of dSᵀ Q.
+        d_heads = self._split(g @ self.params["Wo"].T)
+        dp = d_heads @ np.swapaxes(self._v, -1, -2)
+        ds = self._p * (dp - (dp * self._p).sum(axis=-1, keepdims=True))
+        scale = 1 / np.sqrt(self.d_head)
+        right = self._merge(np.swapaxes(ds, -1, -2) @ self._q * scale)
+        wrong = self._merge(ds @ self._q * scale)
+        self.grads["Wk"][...] = np.tensordot(self._x, wrong, axes=([0, 1], [0, 1]))
+        return dx + (wrong - right) @ self.params["Wk"].T
+
+
+class AttentionOutputBiasAveraged(MultiHeadAttention):
+    def _backward(self, g):
+        dx = super()._backward(g)
+        # A mean over the batch and the positions where the sum belongs.
+        self.grads["bo"][...] = g.reshape(-1, g.shape[-1]).mean(axis=0)
+        return dx
+
+
 ATTENTION = _Attention(False, False, *ATTENTION_CASES).derivation(
     name="attention",
     title="Self-attention (one head, projections without biases)",
@@ -310,6 +332,12 @@ ATTENTION = _Attention(False, False, *ATTENTION_CASES).derivation(
     notes="netlib's MultiHeadAttention with num_heads=1; more heads split the "
           "projected columns into blocks and attend per block. No key bias: its "
           "gradient would be exactly zero (softmax ignores a per-row shift).",
+    mutants=(
+        Mutant("attention_key_gradient_not_transposed",
+               "dK = dS Q instead of dSᵀ Q (S = Q Kᵀ)",
+               "key gradients mixed across positions",
+               AttentionKeyGradientNotTransposed),
+    ),
 )
 
 ATTENTION_CAUSAL = _Attention(True, True, *CAUSAL_CASES).derivation(
@@ -319,4 +347,10 @@ ATTENTION_CAUSAL = _Attention(True, True, *CAUSAL_CASES).derivation(
     + r",\quad \operatorname{mask}(S)_{ij} = -\infty \text{ for } j > i",
     notes="Masked scores never enter a sum, so their weights and gradients are "
           "exactly zero; netlib sets them to -inf before the softmax.",
+    mutants=(
+        Mutant("attention_causal_bo_averaged",
+               "dbo = mean of G over the batch and positions",
+               "dbo is 1/(N T) of the truth",
+               AttentionOutputBiasAveraged),
+    ),
 )

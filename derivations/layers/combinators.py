@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sympy
 
-from derivations.core import Derivation, uniform_sample
+from derivations.core import Derivation, Mutant, uniform_sample
 from derivations.layers.normalization import EPS, LAYER_NORM, G, layer_norm
 from netlib import LayerNorm, Residual
 
@@ -27,6 +27,11 @@ def _build(values):
     inner.params["gamma"][...] = values["gamma"]
     inner.params["beta"][...] = values["beta"]
     return Residual(inner)
+
+
+class ResidualSkipPathDropped(Residual):
+    def _backward(self, g):
+        return self.inner.backward(g)                       # only the inner path
 
 
 RESIDUAL = Derivation(
@@ -50,5 +55,11 @@ RESIDUAL = Derivation(
     notes="The combinator shares the inner layer's params and grads dicts, so "
           "optimizers and checks see gamma and beta under their own names. In a "
           "transformer block the inner layer is a MultiHeadAttention or an MLP.",
+    mutants=(
+        Mutant("residual_skip_path_dropped",
+               "dx = f.backward(g): the skip path's g forgotten",
+               "dx misses G",
+               ResidualSkipPathDropped),
+    ),
 )
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 import sympy
 from sympy import HadamardPower, HadamardProduct
 
-from derivations.core import Derivation, uniform_sample
+from derivations.core import Derivation, Mutant, uniform_sample
 from derivations.notation import Operator, matrix, ones, size
 from netlib import BatchNorm1d, LayerNorm
 
@@ -180,6 +180,12 @@ def _build(cls, values):
     return layer
 
 
+class LayerNormWithoutMeanTerms(LayerNorm):
+    def _backward(self, g):
+        super()._backward(g)
+        return g * self.params["gamma"] * self._inv_std
+
+
 LAYER_NORM = Derivation(
     name="layer_norm",
     title="Layer normalisation",
@@ -202,7 +208,19 @@ LAYER_NORM = Derivation(
     hyper={"eps": EPS},
     notes="The variance is the biased one (divided by F). Forgetting that mu and "
           "sigma depend on x (keeping only G γ / σ) is the classic mistake.",
+    mutants=(
+        Mutant("layer_norm_without_mean_terms",
+               'dx = G γ / σ: μ and σ treated as constants',
+               'misses the two mean-over-the-row terms',
+               LayerNormWithoutMeanTerms),
+    ),
 )
+
+
+class BatchNormWithoutMeanTerms(BatchNorm1d):
+    def _backward(self, g):
+        super()._backward(g)
+        return g * self.params["gamma"] * self._inv_std
 
 
 BATCH_NORM = Derivation(
@@ -230,4 +248,11 @@ BATCH_NORM = Derivation(
           "the whole batch. Inference mode uses the running statistics, a fixed "
           "affine map (tests/test_new_layers.py). Dropping the two mean terms is "
           "the classic mistake (a mutant in the catalogue).",
+    mutants=(
+        Mutant("batch_norm_without_mean_terms",
+               'dx = G γ / σ: the batch mean and variance treated as '
+               'constants',
+               'misses the two mean-over-the-batch terms',
+               BatchNormWithoutMeanTerms),
+    ),
 )

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 import sympy
 
-from derivations.core import Derivation, matrix_shape, uniform_sample
-from derivations.layers.conv import array_entry, matrix_from_4d
+from derivations.core import Derivation, Mutant, matrix_shape, uniform_sample
+from derivations.layers.conv_geometry import array_entry, matrix_from_4d
 from derivations.notation import NotationError, Operator, matrix, size
 from netlib import AvgPool2D, MaxPool2D
 
@@ -186,6 +186,19 @@ class SpreadMean(Operator):
         return rf"\tfrac{{1}}{{k_h k_w}}\operatorname{{spread}}({printer._print(self.args[0])})"
 
 
+class MaxPool2DArgmaxColumnMajor(MaxPool2D):
+    def _backward(self, g):
+        kh, kw = self.kernel_size
+        offsets = self._offsets
+        # The selected offset k unravelled column-major, (k % kh, k // kh): the
+        # gradient lands on the transposed position of the window.
+        self._offsets = [(k % kh, k // kh) for k in range(kh * kw)]
+        try:
+            return super()._backward(g)
+        finally:
+            self._offsets = offsets
+
+
 MAX_POOL = Derivation(
     name="max_pool2d",
     title="MaxPool2D",
@@ -205,7 +218,18 @@ MAX_POOL = Derivation(
           "first in row-major window order (a valid subgradient), and "
           "tests/test_new_layers.py checks that rule. Overlapping windows (stride 1) "
           "may select the same input twice: its gradient is the sum.",
+    mutants=(
+        Mutant("max_pool2d_argmax_column_major",
+               'the selected window offset unravelled column-major',
+               'g goes to the transposed position in the window',
+               MaxPool2DArgmaxColumnMajor),
+    ),
 )
+
+class AvgPool2DNotDivided(AvgPool2D):
+    def _backward(self, g):
+        return super()._backward(g) * (self.kernel_size[0] * self.kernel_size[1])
+
 
 AVG_POOL = Derivation(
     name="avg_pool2d",
@@ -222,4 +246,10 @@ AVG_POOL = Derivation(
     hyper=AVG_CASES.hyper(),
     notes="spread(G) adds each g_{n,c,i,j} to every input position of window (i, j) "
           "(k_h × k_w of them), summing where windows overlap.",
+    mutants=(
+        Mutant("avg_pool2d_not_divided",
+               'g copied to the window without 1/(kh kw)',
+               'kh·kw times the truth',
+               AvgPool2DNotDivided),
+    ),
 )
