@@ -30,6 +30,7 @@ ENTRY_PATHS: tuple[str, ...] = (
     "derivations.layers.smooth_activations:ELU_ENTRY",
     "derivations.layers.normalization:LAYER_NORM",
     "derivations.layers.normalization:BATCH_NORM",
+    "derivations.layers.normalization:RMS_NORM",
     "derivations.layers.dropout:DROPOUT",
     "derivations.layers.shape:FLATTEN",
     "derivations.layers.conv:CONV2D",

@@ -29,7 +29,7 @@ from sympy import HadamardPower, HadamardProduct
 
 from derivations.core import Derivation, Mutant, uniform_sample
 from derivations.notation import Operator, matrix, ones, size
-from netlib import BatchNorm1d, LayerNorm
+from netlib import BatchNorm1d, LayerNorm, RMSNorm
 
 EPS = sympy.Rational(1, 100)
 
@@ -254,5 +254,98 @@ BATCH_NORM = Derivation(
                'constants',
                'misses the two mean-over-the-batch terms',
                BatchNormWithoutMeanTerms),
+    ),
+)
+
+
+# -- RMS norm: rows scaled by their root mean square, no mean subtracted ----------------
+def _rms_rows(X):
+    r"""Per row, :math:`\hat x = x / r` and :math:`r = \sqrt{\tfrac1F \sum_j x_j^2 + \epsilon}`."""
+    rms = [sympy.sqrt(sum(v ** 2 for v in X.row(n)) / X.cols + EPS) for n in range(X.rows)]
+    return sympy.Matrix(X.rows, X.cols, lambda n, j: X[n, j] / rms[n]), rms
+
+
+def rms_norm(symbols):
+    r""":math:`y_{nj} = \gamma_j x_{nj} / r_n`."""
+    xhat, _ = _rms_rows(symbols["x"])
+    gamma = symbols["gamma"]
+    return sympy.Matrix(xhat.rows, xhat.cols, lambda n, j: gamma[j] * xhat[n, j])
+
+
+class RowRMSNormalised(Operator):
+    r""":math:`\hat X`: each row over its root mean square."""
+
+    @property
+    def shape(self):
+        return self.args[0].shape
+
+    def explicit(self, X):
+        return _rms_rows(X)[0]
+
+    def _latex(self, printer):
+        return rf"\hat{{{printer._print(self.args[0])}}}"
+
+
+class RowRMS(Operator):
+    r""":math:`r`: a column of the rows' root mean squares (with :math:`\epsilon`)."""
+
+    @property
+    def shape(self):
+        return (self.args[0].rows, 1)
+
+    def explicit(self, X):
+        rms = _rms_rows(X)[1]
+        return sympy.Matrix(len(rms), 1, rms)
+
+    def _latex(self, printer):
+        return "r"
+
+
+# ∂x̂_i/∂x_j = (δ_ij - x̂_i x̂_j / F) / r: layer norm's Jacobian without the mean
+# term, so dX = (F D - x̂ ⊙ (D ⊙ x̂) 1 1ᵀ) / (F r 1ᵀ) with D 1 ... as above.
+XHAT_RMS, RMS = RowRMSNormalised(X), RowRMS(X)
+RMS_NORM_DX = HadamardProduct(
+    _difference(F * HadamardProduct(G, ones(N, 1) * GAMMA.T),
+                HadamardProduct(XHAT_RMS, HadamardProduct(G, XHAT_RMS) * GAMMA * ones(1, F))),
+    HadamardPower(F * RMS * ones(1, F), -1))
+
+
+class RMSNormWithLayerNormMeanTerm(RMSNorm):
+    def _backward(self, g):
+        dx = super()._backward(g)
+        d = g * self.params["gamma"]
+        return dx - self._inv_rms * d.mean(axis=-1, keepdims=True)    # layer norm's extra term
+
+
+def _build_rms(values):
+    layer = RMSNorm(values["gamma"].shape[0], eps=float(EPS))
+    layer.params["gamma"][...] = values["gamma"]
+    return layer
+
+
+RMS_NORM = Derivation(
+    name="rms_norm",
+    title="RMS normalisation",
+    netlib_class=RMSNorm,
+    definition_latex=r"y_{nj} = \gamma_j \hat x_{nj},\quad \hat x_{nj} = \frac{x_{nj}}{r_n},\quad"
+                     r"r_n = \sqrt{\tfrac1F \textstyle\sum_j x_{nj}^2 + \epsilon}",
+    inputs=("x", "gamma"),
+    shape_sets=({"x": (2, 3), "gamma": (3,)}, {"x": (3, 2), "gamma": (2,)}),
+    forward=rms_norm,
+    stated={
+        "x": RMS_NORM_DX,
+        "gamma": ones(1, N) * HadamardProduct(G, XHAT_RMS),
+    },
+    build=_build_rms,
+    sample=uniform_sample(ranges={"gamma": (0.5, 2.0)}),
+    hyper={"eps": EPS},
+    notes="Layer norm without the mean: no mean is subtracted and there is no "
+          "shift, so the VJP has one correction term, not two. Used by current "
+          "language models in place of layer norm.",
+    mutants=(
+        Mutant("rms_norm_layer_norm_mean_term",
+               "layer norm's VJP pasted in: the mean of D subtracted too",
+               "dx shifted by mean(G ⊙ γ) / r in every row",
+               RMSNormWithLayerNormMeanTerm),
     ),
 )

@@ -27,7 +27,7 @@ import numpy as np
 from netlib._validation import check_axis_size, check_ndim, float_dtype, positive_ints
 from netlib.layers.base import Layer
 
-__all__ = ["LayerNorm", "BatchNorm1d"]
+__all__ = ["LayerNorm", "BatchNorm1d", "RMSNorm"]
 
 
 def _standardised_vjp(d: np.ndarray, xhat: np.ndarray, inv_std: np.ndarray,
@@ -217,3 +217,82 @@ class BatchNorm1d(Layer):
         if not self._used_batch_stats:
             return d * self._inv_std           # statistics were constants
         return _standardised_vjp(d, xhat, self._inv_std, axis=0)
+
+
+class RMSNorm(Layer):
+    r"""Root-mean-square normalisation over the last axis, as in current language models.
+
+    For each sample (each row of ``x`` of shape ``(..., features)``), with
+    :math:`m` features:
+
+    .. math:: r = \sqrt{\frac1m \sum_j x_j^2 + \epsilon}, \qquad
+              \hat x = \frac{x}{r}, \qquad y = \gamma \odot \hat x
+
+    No mean is subtracted and there is no shift :math:`\beta`. Since
+    :math:`\partial r / \partial x_j = x_j / (m r)`,
+
+    .. math:: \frac{\partial \hat x_i}{\partial x_j}
+              = \frac{1}{r}\Big(\delta_{ij} - \frac{\hat x_i \hat x_j}{m}\Big),
+
+    so with :math:`d = \gamma \odot g`, means over the features of the row,
+    and the parameter gradient summed over every leading axis:
+
+    .. math::
+        \frac{\partial L}{\partial x} = \frac{1}{r}\big(d - \hat x \odot
+        \overline{d \odot \hat x}\big), \qquad
+        \frac{\partial L}{\partial \gamma} = \sum_\text{rows} g \odot \hat x.
+
+    It is layer norm's VJP without the :math:`\overline d` term (no mean was
+    subtracted, so none comes back). The layer behaves the same in training
+    and inference.
+
+    Parameters
+    ----------
+    num_features : int
+        Size ``m`` of the last axis.
+    eps : float
+        Added to the mean square before the square root (keeps a zero row finite).
+    dtype : float32 or float64
+        Dtype of ``gamma`` (ones), hence of the computation.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> y = RMSNorm(2).forward(np.array([[3.0, 4.0]]))
+    >>> np.round(y, 4)                   # r = sqrt((9 + 16) / 2 + 1e-6)
+    array([[0.8485, 1.1314]])
+    """
+
+    name = "rms_norm"
+
+    def __init__(self, num_features: int, *, eps: float = 1e-6, dtype=np.float64) -> None:
+        super().__init__()
+        (self.num_features,) = positive_ints("RMSNorm", num_features=num_features)
+        dtype = float_dtype("RMSNorm", dtype)
+        if not (np.isfinite(eps) and eps >= 0):
+            raise ValueError(f"RMSNorm: expected a finite eps >= 0, got {eps!r}")
+        self.eps = float(eps)
+        self.params["gamma"] = np.ones(self.num_features, dtype=dtype)
+        self.grads = {"gamma": np.zeros_like(self.params["gamma"])}
+
+    def describe(self):
+        return f"RMSNorm({self.num_features})"
+
+    def _forward(self, x):
+        who = self.describe()
+        if x.ndim < 1:
+            raise ValueError(f"{who}: expected x of shape (..., {self.num_features}), "
+                             f"got a scalar")
+        check_axis_size(who, "x", x, -1, self.num_features, f"(..., {self.num_features})")
+        mean_square = (x * x).mean(axis=-1, keepdims=True)
+        self._inv_rms = 1 / np.sqrt(mean_square + x.dtype.type(self.eps))
+        self._xhat = x * self._inv_rms
+        return self.params["gamma"] * self._xhat
+
+    def _backward(self, g):
+        xhat = self._xhat
+        rows = tuple(range(g.ndim - 1))     # gamma is shared by every row
+        np.sum(g * xhat, axis=rows, out=self.grads["gamma"])
+        d = g * self.params["gamma"]
+        # (1/r)(d - x̂ mean(d ⊙ x̂)): the x̂ x̂ᵀ/m part of the Jacobian, no mean term.
+        return self._inv_rms * (d - xhat * (d * xhat).mean(axis=-1, keepdims=True))
