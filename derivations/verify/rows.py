@@ -7,6 +7,7 @@ store :meth:`CheckRow.as_dict`, and the tests assert on them.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
 #: The kinds of check a row can report, in the order ``check`` runs them.
@@ -58,9 +59,8 @@ class CheckRow:
             raise ValueError(f"CheckRow: expected check in {KINDS}, got {self.check!r}")
 
     def as_dict(self) -> dict:
-        """The row as plain JSON-ready values (``float("inf")`` becomes ``None``)."""
+        """The row as plain JSON-ready values (an infinite or NaN error becomes ``None``)."""
         row = asdict(self)
-        error = row["max_rel_error"]
-        if (error is not None and error != error) or error == float("inf"):
-            row["max_rel_error"] = None
+        if row["max_rel_error"] is not None and not math.isfinite(row["max_rel_error"]):
+            row["max_rel_error"] = None          # JSON has no inf or nan; the message says why
         return row
