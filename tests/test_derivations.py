@@ -198,7 +198,7 @@ def test_failure_message_shows_stated_and_derived_entries():
     name, wrt, wrong = WRONG_STATED["mse missing 1/batch"]
     result = check_exact(_with_stated(name, wrt, wrong))[0]
     assert "entry (0, 0): stated  = G_{0,0}*(-t_{0,0} + x_{0,0})" in result.message, result.message
-    assert "derived = G*(-t_{0,0} + x_{0,0})/2" in result.message, result.message
+    assert "derived = G_{0,0}*(-t_{0,0} + x_{0,0})/2" in result.message, result.message
 
 
 def test_transpose_check_rejects_a_wrong_column_layout():
