@@ -18,6 +18,7 @@ import sympy
 
 from derivations import verify
 from derivations.layers import conv as conv_entries
+from derivations.layers import conv_geometry
 from netlib import (
     ELU,
     GELU,
@@ -269,12 +270,12 @@ def test_conv2d_errors_name_the_layer_and_the_shapes():
 
 @pytest.mark.parametrize("entry", [conv_entries.CONV2D, conv_entries.CONV2D_STRIDED],
                          ids=lambda d: d.name)
-@pytest.mark.parametrize("form", [conv_entries.flipped_kernel_dx,
-                                  conv_entries.im2col_transpose_dx],
+@pytest.mark.parametrize("form", [conv_geometry.flipped_kernel_dx,
+                                  conv_geometry.im2col_transpose_dx],
                          ids=["flipped kernel", "im2col transpose"])
 def test_conv2d_input_gradient_both_stated_forms_are_exact(entry, form):
     """Each entry states one form; both equal reshape(Jᵀ vec G) at every shape set."""
-    geometry = conv_entries.PLAIN if entry is conv_entries.CONV2D else conv_entries.STRIDED
+    geometry = conv_geometry.PLAIN if entry is conv_entries.CONV2D else conv_geometry.STRIDED
     for shapes in entry.shape_sets:
         symbols = entry.symbols(shapes)
         G = entry.upstream_symbol(shapes)
@@ -288,7 +289,7 @@ def test_conv2d_input_gradient_both_stated_forms_are_exact(entry, form):
 
 def test_conv2d_unflipped_kernel_is_not_the_gradient():
     """The check above can fail: correlating with the unflipped kernel is wrong."""
-    entry, case = conv_entries.CONV2D, conv_entries.PLAIN.cases[0]
+    entry, case = conv_entries.CONV2D, conv_geometry.PLAIN.cases[0]
     shapes = case.shapes()
     symbols = entry.symbols(shapes)
     unflipped = dict(symbols)
@@ -297,7 +298,7 @@ def test_conv2d_unflipped_kernel_is_not_the_gradient():
     # W rotated by 180° in each (o, c) slice, so that "flipping" it restores W.
     unflipped["W"] = sympy.Matrix(W.rows, W.cols, lambda r, v: W[r - r % kh + kh - 1 - r % kh,
                                                                  kw - 1 - v])
-    wrong = conv_entries.flipped_kernel_dx(entry.upstream_symbol(shapes), unflipped, case)
+    wrong = conv_geometry.flipped_kernel_dx(entry.upstream_symbol(shapes), unflipped, case)
     residual = (wrong - verify.derived_vjp(entry, "x", shapes)).applyfunc(sympy.expand)
     assert residual != sympy.zeros(*residual.shape)
 
