@@ -29,18 +29,29 @@ Public API
         ``title``            human title (``"Dense (row layout)"``).
         ``netlib_class``     the netlib class described (``netlib.Dense``).
         ``kind``             ``"layer"`` or ``"loss"``.
-        ``definition_latex`` the definition, one LaTeX string.
+        ``definition_latex`` the definition in indices and words, for a forward
+                             map that is not a matrix expression; for one that
+                             is, an optional where-clause (the definition itself
+                             is rendered from ``forward``).
         ``inputs``           ordered names differentiated: ``"x"`` first, then
                              parameters (``"W"``, ``"b"``...); keys of netlib's
                              ``grads`` for parameters.
         ``shape_sets``       tuple of >= 2 dicts ``name -> shape`` (tuples), for
                              every input and constant, non-square.
-        ``forward``          ``forward(symbols: dict[str, sympy.Matrix]) -> sympy.Matrix``
+        ``forward``          a matrix expression in the page's notation
+                             (``X * W + ones(N, 1) * b.T``, see
+                             ``derivations.notation``), or
+                             ``forward(symbols: dict[str, sympy.Matrix]) -> sympy.Matrix``
                              (``1×1`` for a loss, which includes its ``1/N``).
-        ``stated``           ``dict[name, callable(G, symbols) -> sympy.Matrix]``:
-                             the closed-form VJP per input, e.g. ``G * W.T``.
-        ``stated_latex``     ``dict[name, str]``: the same, as the site shows it
-                             (``"G W^\top"``).
+        ``stated``           ``dict[name, sympy expression]``: the closed-form
+                             VJP per input, written ONCE in the page's notation
+                             (``G * W.T`` over matrix symbols; ``G ⊙ f'(X)``
+                             for entrywise layers). The checks substitute
+                             concrete matrices into it (``d.stated_vjp``); the
+                             site, ``show`` and ``--json`` print it with
+                             ``derivations.printing.latex`` (``d.stated_text``).
+        ``mutants``          tuple of ``Mutant``: wrong backward passes, written
+                             beside the entry, that the checks must reject.
         ``build``            ``build(values: dict[str, np.ndarray]) -> layer or loss``
                              holding those parameter values (hyper-parameters
                              are baked into the entry's ``build``).
@@ -87,13 +98,17 @@ Public API
     ``d.output_shape(shapes)``, ``d.upstream_symbol(shapes) -> sympy.Matrix``
     (``G``), ``d.symbolic_constants()``, ``d.fixed_values(shapes)`` (float64
     arrays of the fixed constants), ``d.shape_text(shapes)`` (``"x 2×3, W 3×4"``),
+    ``d.forward_of(symbols)``, ``d.stated_vjp(wrt, G, symbols)`` (the stated
+    expression made concrete), ``d.stated_text(wrt)`` (its LaTeX),
     ``d.describe()``.
 
     Helpers for writing entries: ``symbol_matrix(name, shape, **assumptions)``,
     ``matrix_shape(shape)`` (1-D -> ``(1, n)``; 3-D and more -> leading axes
     stacked as rows, last axis as columns, same row-major order),
-    ``elementwise(fn)`` (an entrywise forward map of ``x``), ``sigmoid(expr)``,
-    ``ones_row(n)``, ``uniform_sample(low=-2, high=2, away_from_zero=0,
+    ``elementwise(fn)`` (the forward expression ``f(X)``), ``times_derivative(fn)``
+    (the stated ``G ⊙ f'(X)``), ``sigmoid(expr)`` and ``Sigma`` (σ shown by
+    name), ``logistic`` (σ in numpy, for mutants), ``uniform_sample(low=-2,
+    high=2, away_from_zero=0,
     ranges={name: (lo, hi)})`` (the default ``sample``).
 
 ``derivations.registry``

@@ -115,11 +115,6 @@ class Sigma(DefinedFunction):
         return sigmoid(z)
 
 
-def ones_row(n: int) -> sympy.Matrix:
-    """A ``1×n`` row of ones (sums over rows: ``ones_row(N) * G``)."""
-    return sympy.ones(1, n)
-
-
 def uniform_sample(low: float = -2.0, high: float = 2.0, *, away_from_zero: float = 0.0,
                    ranges: Mapping[str, tuple[float, float]] | None = None):
     """A ``sample(rng, shapes)`` drawing every argument uniformly from ``[low, high]``.

@@ -144,10 +144,13 @@ def _bind_sizes(expr, values: Mapping[str, sympy.Matrix]) -> dict:
             pairs += [(rows, value.rows, f"rows of {symbol.name}"),
                       (cols, value.cols, f"columns of {symbol.name}")]
     sizes: dict = {}
-    for declared, actual, _ in pairs:          # plain size symbols first ...
+    seen: dict = {}                            # size symbol -> where it was bound
+    for declared, actual, what in pairs:       # plain size symbols first ...
         if isinstance(declared, sympy.Symbol):
             if sizes.setdefault(declared, sympy.Integer(actual)) != actual:
-                raise NotationError(f"size {declared} is both {sizes[declared]} and {actual}")
+                raise NotationError(f"size {declared} is {sizes[declared]} ({seen[declared]}) "
+                                    f"but {actual} ({what})")
+            seen.setdefault(declared, what)
     for declared, actual, what in pairs:       # ... then every size, compound ones too
         if sympy.sympify(declared).xreplace(sizes) != actual:
             raise NotationError(f"{what}: declared {declared} does not match {actual}")

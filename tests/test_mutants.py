@@ -1,8 +1,9 @@
 """The mutation catalogue: every wrong backward is rejected by both checkers,
 correct code is never rejected, and the square/all-ones record is true.
 
-One test per mutant comes from parametrising over ``derivations.mutants.MUTANTS``;
-a mutant added there (one per new layer) is tested with no change here.
+One test per mutant comes from parametrising over ``derivations.mutants.MUTANTS``,
+which collects every entry's ``mutants``: a mutant added beside its
+derivation is tested with no change here.
 """
 
 import numpy as np
@@ -25,6 +26,13 @@ def test_catalogue_is_well_formed():
         assert issubclass(m.wrong, m.derivation.netlib_class), m.name
         for text in (m.description, m.symptom):
             assert text and "\n" not in text and len(text) < 120, (m.name, text)
+
+
+@pytest.mark.parametrize("d", ENTRIES)
+def test_every_entry_has_a_mutant_beside_its_derivation(d):
+    assert d.mutants, f"{d.name}: no mutant; add one to its Derivation's mutants"
+    assert all(m.entry == d.name for m in d.mutants), [m.name for m in d.mutants]
+    assert {m.name for m in d.mutants} <= set(mutants.mutant_names())
 
 
 @pytest.mark.parametrize("mutant", MUTANTS)
