@@ -11,32 +11,17 @@ from __future__ import annotations
 import time
 
 import numpy as np
-import sympy
 
 from derivations.core import Derivation, Shapes
-from derivations.verify.numeric import arguments, netlib_forward, sample_values
+from derivations.verify.numeric import netlib_forward, numpy_function, sample_values
 from derivations.verify.rows import NUMERIC_RTOL, CheckRow
 from derivations.verify.symbolic import shape_sets
 from netlib.gradcheck import relative_error
 
-_FORWARDS: dict = {}
-
 
 def sympy_forward(d: Derivation, shapes: Shapes):
     """The lambdified SymPy forward map of ``d`` at ``shapes``: ``f(values) -> ndarray``."""
-    key = (d.name, id(d.forward), tuple(sorted((k, tuple(v)) for k, v in shapes.items())))
-    if key not in _FORWARDS:
-        symbols = d.symbols(shapes)
-        names = arguments(d)
-        compiled = sympy.lambdify([list(symbols[n]) for n in names], d.output(shapes),
-                                  modules="numpy")
-
-        def evaluate(values, compiled=compiled, names=names):
-            return np.asarray(compiled(*[np.ravel(values[n]) for n in names]),
-                              dtype=np.float64)
-
-        _FORWARDS[key] = (d.forward, evaluate)     # the forward kept: its id stays unique
-    return _FORWARDS[key][1]
+    return numpy_function("forward", d, shapes, "", lambda: d.output(shapes))
 
 
 def check_forward(d: Derivation, shapes: Shapes | None = None,

@@ -49,21 +49,23 @@ def _compile(source: str):
     return _COMPILED[source]
 
 
-def jacobian_function(d: Derivation, wrt: str, shapes: Shapes | None = None):
-    """The lambdified Jacobian: ``f(values: dict) -> ndarray (out_size, arg_size)``; cached."""
-    shapes = default_shapes(d, shapes)
+def numpy_function(kind: str, d: Derivation, shapes: Shapes, wrt: str, matrix):
+    """``matrix()`` (a SymPy matrix over ``d``'s symbols) as numpy code, cached.
+
+    Returns ``f(values: dict) -> ndarray`` of the matrix's shape. The code
+    lambdify generates is stored with the SymPy results (``kind`` names it).
+    """
     names = arguments(d)
 
     def lambdified():
         symbols = d.symbols(shapes)
-        return sympy.lambdify([list(symbols[n]) for n in names], jacobian(d, wrt, shapes),
-                              modules="numpy", cse=True)
+        return sympy.lambdify([list(symbols[n]) for n in names], matrix(), modules="numpy",
+                              cse=True)
 
     def generate() -> dict:
-        return {"source": inspect.getsource(lambdified()),
-                "shape": jacobian(d, wrt, shapes).shape}
+        return {"source": inspect.getsource(lambdified()), "shape": matrix().shape}
 
-    generated = cache.memo("lambdified", d, shapes, wrt, generate, stated=False)
+    generated = cache.memo(kind, d, shapes, wrt, generate, stated=False)
     # None when the code needs names that only its own lambdify call provided.
     compiled = _compile(generated["source"]) or lambdified()
     size = tuple(generated["shape"])
@@ -74,6 +76,12 @@ def jacobian_function(d: Derivation, wrt: str, shapes: Shapes | None = None):
         return np.broadcast_to(out, size) if out.shape != size else out
 
     return evaluate
+
+
+def jacobian_function(d: Derivation, wrt: str, shapes: Shapes | None = None):
+    """The lambdified Jacobian: ``f(values: dict) -> ndarray (out_size, arg_size)``; cached."""
+    shapes = default_shapes(d, shapes)
+    return numpy_function("lambdified", d, shapes, wrt, lambda: jacobian(d, wrt, shapes))
 
 
 def sample_values(d: Derivation, shapes: Shapes, rng: np.random.Generator) -> dict:
