@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import copyreg
 import dataclasses
+import functools
 import hashlib
 import io
 import marshal
@@ -80,8 +81,12 @@ def engine_sources() -> list[Path]:
     return files + [p for p in (PACKAGE / "core.py", PACKAGE / "notation.py") if p.exists()]
 
 
+@functools.cache
 def engine_digest() -> str:
-    """SHA-256 of the engine's sources and the SymPy and Python versions."""
+    """SHA-256 of the engine's sources and the SymPy and Python versions.
+
+    Once per process: the engine that runs is the one imported at its start.
+    """
     parts = [f"sympy {sympy.__version__}", f"python {sys.version_info[:2]}"]
     parts += [f"{p.name} {_file_digest(p)}" for p in engine_sources()]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()

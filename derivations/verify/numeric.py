@@ -55,6 +55,17 @@ def numpy_function(kind: str, d: Derivation, shapes: Shapes, wrt: str, matrix):
     Returns ``f(values: dict) -> ndarray`` of the matrix's shape. The code
     lambdify generates is stored with the SymPy results (``kind`` names it).
     """
+    key = (kind, id(d), tuple(sorted((k, tuple(v)) for k, v in shapes.items())), wrt)
+    if key not in _FUNCTIONS:
+        # ``d`` kept in the value so that its id is not reused while the key lives.
+        _FUNCTIONS[key] = (d, _numpy_function(kind, d, shapes, wrt, matrix))
+    return _FUNCTIONS[key][1]
+
+
+_FUNCTIONS: dict = {}
+
+
+def _numpy_function(kind: str, d: Derivation, shapes: Shapes, wrt: str, matrix):
     names = arguments(d)
 
     def lambdified():
