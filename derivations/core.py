@@ -3,7 +3,7 @@ r"""The :class:`Derivation` record and the small helpers entries are written wit
 A derivation restates one netlib layer or loss in SymPy. It holds concrete,
 non-square shapes (square shapes hide a missing transpose), builds a matrix of
 symbols for every argument, and says what VJP we *claim* for each input. It
-does not compute anything itself: :mod:`derivations.checks` differentiates
+does not compute anything itself: :mod:`derivations.verify` differentiates
 and compares.
 
 Naming: an argument ``x`` of shape ``(2, 3)`` becomes the SymPy matrix of
