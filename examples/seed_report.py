@@ -81,8 +81,8 @@ def whole_network_check(setup: SeedSetup, limit: int | None = None, model=None):
 
 def layer_checks(setup: SeedSetup) -> list:
     """Run the registry's symbolic and numeric checks of every block the seed uses."""
-    from derivations.verify import run_checks
     from derivations.registry import get
+    from derivations.verify import run_checks
 
     names = registry_entries(setup.model, setup.loss)
     rows, failures = [], []

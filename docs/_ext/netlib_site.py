@@ -223,8 +223,8 @@ def _entry_work(name: str, page_dir: str) -> dict:
     """Checks and computed page sections of one entry (runs in a worker process)."""
     from sitekit import LayerPage, Row
 
-    from derivations.verify import check_entry
     from derivations.registry import get
+    from derivations.verify import check_entry
 
     rows = [row.as_dict() for row in check_entry(get(name))]
     page = LayerPage(name)

@@ -165,8 +165,8 @@ class LayerPage:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
-        from derivations.verify import jacobian, jacobian_numpy
         from derivations.latex import jacobian_structure
+        from derivations.verify import jacobian, jacobian_numpy
 
         d, shapes, parts = self.d, self.shapes, []
         for wrt in d.inputs:
