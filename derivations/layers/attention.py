@@ -44,6 +44,7 @@ from sympy import HadamardProduct, MatAdd, MatMul
 from sympy.core.symbol import Str
 
 from derivations.core import Derivation, Mutant, uniform_sample
+from derivations.layers.softmax import RowSoftmax, row_softmax
 from derivations.notation import Operator, matrix, ones, size
 from netlib import MultiHeadAttention
 
@@ -68,12 +69,6 @@ class AttentionCase:
 
 
 # -- the definitions, on explicit matrices ------------------------------------------------
-def row_softmax(S: sympy.Matrix) -> sympy.Matrix:
-    r"""Each row's softmax, :math:`e^{S_{ij}} / \sum_k e^{S_{ik}}` (a :math:`-\infty` weighs 0)."""
-    E = S.applyfunc(sympy.exp)
-    return sympy.Matrix(S.rows, S.cols, lambda i, j: E[i, j] / sum(E.row(i)))
-
-
 def causal_mask(S: sympy.Matrix) -> sympy.Matrix:
     r"""``S`` with the scores of later positions, :math:`j > i`, set to :math:`-\infty`."""
     return sympy.Matrix(S.rows, S.cols, lambda i, j: S[i, j] if j <= i else -sympy.oo)
@@ -133,20 +128,6 @@ class Parameter(sympy.MatrixSymbol):
 
     def _latex(self, printer):
         return f"{self.name[0]}_{{{self.name[1:]}}}"
-
-
-class Softmax(Operator):
-    r""":math:`\operatorname{softmax}(S)`, over each row of ``S``."""
-
-    @property
-    def shape(self):
-        return self.args[0].shape
-
-    def explicit(self, S):
-        return row_softmax(S)
-
-    def _latex(self, printer):
-        return rf"\operatorname{{softmax}}\left({printer._print(self.args[0])}\right)"
 
 
 class CausalMask(Operator):
@@ -255,7 +236,7 @@ def stated_vjps(causal: bool, bias: bool) -> dict:
     K = Quantity("K", X * Wk)
     V = Quantity("V", X * Wv + column * bv.T if bias else X * Wv)
     S = Quantity("S", scale * Q * K.T)
-    P = Quantity("P", Softmax(CausalMask(S) if causal else S))
+    P = Quantity("P", RowSoftmax(CausalMask(S) if causal else S))
     O = Quantity("O", P * V)
 
     # Backwards: Y = O W_o + 1 b_oᵀ, O = P V, P = softmax(S) row by row

@@ -79,11 +79,6 @@ def one_hot_target(shapes):
     return {"t": sympy.Matrix(n, classes, lambda i, k: int(k == target_label(i, classes)))}
 
 
-def softmax_rows(Z):
-    return sympy.Matrix(Z.rows, Z.cols,
-                        lambda n, k: sympy.exp(Z[n, k]) / sum(Z.row(n).applyfunc(sympy.exp)))
-
-
 # The page's notation: predictions X and targets T of N samples and C
 # columns; the upstream gradient of a loss is the scalar G (a 1×1 matrix in
 # the checks, where G is random).

@@ -16,10 +16,18 @@ from netlib import LogSoftmax, Softmax
 SHAPES = ({"x": (2, 3)}, {"x": (3, 4)})
 
 
-def softmax_rows(symbols):
-    r""":math:`y_{nk} = e^{x_{nk}} / \sum_j e^{x_{nj}}` (no max shift: the algebra is exact)."""
-    E = symbols["x"].applyfunc(sympy.exp)
+def row_softmax(M: sympy.Matrix) -> sympy.Matrix:
+    r"""Each row's softmax, :math:`e^{m_{nk}} / \sum_j e^{m_{nj}}` (a :math:`-\infty` weighs 0).
+
+    No max shift: the algebra is exact.
+    """
+    E = M.applyfunc(sympy.exp)
     return sympy.Matrix(E.rows, E.cols, lambda n, k: E[n, k] / sum(E.row(n)))
+
+
+def softmax_rows(symbols):
+    r""":math:`y_{nk} = e^{x_{nk}} / \sum_j e^{x_{nj}}`, the forward map of the input ``x``."""
+    return row_softmax(symbols["x"])
 
 
 def log_softmax_rows(symbols):
@@ -37,7 +45,7 @@ class RowSoftmax(Operator):
         return self.args[0].shape
 
     def explicit(self, X):
-        return softmax_rows({"x": X})
+        return row_softmax(X)
 
     def _latex(self, printer):
         return rf"\operatorname{{softmax}}({printer._print(self.args[0])})"

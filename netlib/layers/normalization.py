@@ -30,6 +30,20 @@ from netlib.layers.base import Layer
 __all__ = ["LayerNorm", "BatchNorm1d", "RMSNorm"]
 
 
+def checked_eps(who: str, eps) -> float:
+    """``eps`` as a float, refused unless finite and >= 0."""
+    if not (np.isfinite(eps) and eps >= 0):
+        raise ValueError(f"{who}: expected a finite eps >= 0, got {eps!r}")
+    return float(eps)
+
+
+def check_features(who: str, x: np.ndarray, features: int) -> None:
+    """``x`` of shape ``(..., features)``: normalised over its last axis."""
+    if x.ndim < 1:
+        raise ValueError(f"{who}: expected x of shape (..., {features}), got a scalar")
+    check_axis_size(who, "x", x, -1, features, f"(..., {features})")
+
+
 def _standardised_vjp(d: np.ndarray, xhat: np.ndarray, inv_std: np.ndarray,
                       axis) -> np.ndarray:
     r"""VJP of :math:`x \mapsto \hat x` over groups along ``axis``.
@@ -87,9 +101,7 @@ class LayerNorm(Layer):
         super().__init__()
         (self.num_features,) = positive_ints("LayerNorm", num_features=num_features)
         dtype = float_dtype("LayerNorm", dtype)
-        if not (np.isfinite(eps) and eps >= 0):
-            raise ValueError(f"LayerNorm: expected a finite eps >= 0, got {eps!r}")
-        self.eps = float(eps)
+        self.eps = checked_eps("LayerNorm", eps)
         self.params["gamma"] = np.ones(self.num_features, dtype=dtype)
         self.params["beta"] = np.zeros(self.num_features, dtype=dtype)
         self.grads = {key: np.zeros_like(value) for key, value in self.params.items()}
@@ -98,11 +110,7 @@ class LayerNorm(Layer):
         return f"LayerNorm({self.num_features})"
 
     def _forward(self, x):
-        who = self.describe()
-        if x.ndim < 1:
-            raise ValueError(f"{who}: expected x of shape (..., {self.num_features}), "
-                             f"got a scalar")
-        check_axis_size(who, "x", x, -1, self.num_features, f"(..., {self.num_features})")
+        check_features(self.describe(), x, self.num_features)
         mu = x.mean(axis=-1, keepdims=True)
         centred = x - mu
         var = (centred * centred).mean(axis=-1, keepdims=True)
@@ -167,11 +175,9 @@ class BatchNorm1d(Layer):
         super().__init__()
         (self.num_features,) = positive_ints("BatchNorm1d", num_features=num_features)
         dtype = float_dtype("BatchNorm1d", dtype)
-        if not (np.isfinite(eps) and eps >= 0):
-            raise ValueError(f"BatchNorm1d: expected a finite eps >= 0, got {eps!r}")
         if not 0 < momentum <= 1:
             raise ValueError(f"BatchNorm1d: expected momentum in (0, 1], got {momentum!r}")
-        self.eps, self.momentum = float(eps), float(momentum)
+        self.eps, self.momentum = checked_eps("BatchNorm1d", eps), float(momentum)
         self.params["gamma"] = np.ones(self.num_features, dtype=dtype)
         self.params["beta"] = np.zeros(self.num_features, dtype=dtype)
         self.grads = {key: np.zeros_like(value) for key, value in self.params.items()}
@@ -269,9 +275,7 @@ class RMSNorm(Layer):
         super().__init__()
         (self.num_features,) = positive_ints("RMSNorm", num_features=num_features)
         dtype = float_dtype("RMSNorm", dtype)
-        if not (np.isfinite(eps) and eps >= 0):
-            raise ValueError(f"RMSNorm: expected a finite eps >= 0, got {eps!r}")
-        self.eps = float(eps)
+        self.eps = checked_eps("RMSNorm", eps)
         self.params["gamma"] = np.ones(self.num_features, dtype=dtype)
         self.grads = {"gamma": np.zeros_like(self.params["gamma"])}
 
@@ -279,11 +283,7 @@ class RMSNorm(Layer):
         return f"RMSNorm({self.num_features})"
 
     def _forward(self, x):
-        who = self.describe()
-        if x.ndim < 1:
-            raise ValueError(f"{who}: expected x of shape (..., {self.num_features}), "
-                             f"got a scalar")
-        check_axis_size(who, "x", x, -1, self.num_features, f"(..., {self.num_features})")
+        check_features(self.describe(), x, self.num_features)
         mean_square = (x * x).mean(axis=-1, keepdims=True)
         self._inv_rms = 1 / np.sqrt(mean_square + x.dtype.type(self.eps))
         self._xhat = x * self._inv_rms
