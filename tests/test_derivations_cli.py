@@ -114,9 +114,13 @@ def test_a_changed_formula_is_checked_again_never_served_from_the_cache(monkeypa
         assert main(["check", "dense", "--jobs", "1"]) == 1
         out = capsys.readouterr().out
         assert "FAILED dense / W (exact)" in out and "FAILED dense / x" not in out, out
-        # The Jacobians did not change and were reused; one new verdict per shape set.
+        # The Jacobians did not change and were reused; the changed stated VJP got
+        # a new verdict at each shape set. (Generated numpy code may be stored
+        # anew too, depending on what this process already holds in memory.)
         new = set(tmp_path.rglob("*.pickle")) - set(stored)
-        assert {p.parent.name for p in new} == {"exact", "stated"} and len(new) == 4, new
+        kinds = [p.parent.name for p in new]
+        assert "jacobian" not in kinds, new
+        assert kinds.count("exact") == 2 and kinds.count("stated") == 2, new
         monkeypatch.undo()
         assert main(["check", "dense", "--jobs", "1"]) == 0
     finally:

@@ -48,10 +48,10 @@ def test_broken_stated_formula_fails_the_build(tmp_path):
 
     source = copy / "derivations" / "layers" / "dense.py"
     text = source.read_text(encoding="utf-8")
-    correct = '"x": lambda G, s: G * s["W"].T,'
+    correct = '"x": G * W.T,'
     assert text.count(correct) >= 1, f"expected the stated dL/dx of dense in {source}"
     # Only the first occurrence: the row-layout entry "dense".
-    source.write_text(text.replace(correct, '"x": lambda G, s: -G * s["W"].T,', 1),
+    source.write_text(text.replace(correct, '"x": -G * W.T,', 1),
                       encoding="utf-8")
 
     build = subprocess.run(
