@@ -49,7 +49,10 @@ def latex_definition(d: Derivation) -> str:
     z = sympy.Symbol("z", real=True)
     for function in named_functions(d):
         parts.append(f"{latex(function(z))} = {latex(function.definition(z))}")
-    return r",\quad ".join(parts)
+    if len(parts) == 1:
+        return parts[0]
+    # A line each (the map, then each named function), so that none runs off the page.
+    return r"\begin{gathered} " + r", \\ ".join(parts) + r" \end{gathered}"
 
 
 def latex_forward(d: Derivation, shapes: Shapes | None = None) -> str:

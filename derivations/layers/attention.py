@@ -211,7 +211,12 @@ class Where(Operator):
         definitions = [rf"{g.name} = {printer._print(g.definition)}" for g in self.backward_names()]
         if not definitions:
             return text
-        return text + r",\quad \text{where }" + r",\ ".join(definitions)
+        # One definition a line, so that the formula never runs off the page.
+        indent = r"\phantom{\text{where }} "
+        lines = [text + ","] + [(r"\text{where } " if i == 0 else indent) + d
+                                + ("," if i < len(definitions) - 1 else "")
+                                for i, d in enumerate(definitions)]
+        return r"\begin{aligned}[t] & " + r" \\ & ".join(lines) + r" \end{aligned}"
 
 
 T, D_MODEL, D_H = size("T"), size("d_model"), size("d_h")

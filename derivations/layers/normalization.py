@@ -328,7 +328,7 @@ RMS_NORM = Derivation(
     title="RMS normalisation",
     netlib_class=RMSNorm,
     definition_latex=r"y_{nj} = \gamma_j \hat x_{nj},\quad \hat x_{nj} = \frac{x_{nj}}{r_n},\quad"
-                     r"r_n = \sqrt{\tfrac1F \textstyle\sum_j x_{nj}^2 + \epsilon}",
+                     r" r_n = \sqrt{\tfrac1F \textstyle\sum_j x_{nj}^2 + \epsilon}",
     inputs=("x", "gamma"),
     shape_sets=({"x": (2, 3), "gamma": (3,)}, {"x": (3, 2), "gamma": (2,)}),
     forward=rms_norm,

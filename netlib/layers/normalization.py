@@ -294,5 +294,7 @@ class RMSNorm(Layer):
         rows = tuple(range(g.ndim - 1))     # gamma is shared by every row
         np.sum(g * xhat, axis=rows, out=self.grads["gamma"])
         d = g * self.params["gamma"]
-        # (1/r)(d - x̂ mean(d ⊙ x̂)): the x̂ x̂ᵀ/m part of the Jacobian, no mean term.
-        return self._inv_rms * (d - xhat * (d * xhat).mean(axis=-1, keepdims=True))
+        # (1/r)(d - x̂ mean(d ⊙ x̂)): no mean was subtracted,
+        # so layer norm's mean(d) term does not come back.
+        mean_dx = (d * xhat).mean(axis=-1, keepdims=True)
+        return self._inv_rms * (d - xhat * mean_dx)
