@@ -43,6 +43,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 import sympy
+from sympy.core.sympify import _sympify
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
 __all__ = [
@@ -108,14 +109,20 @@ class DefinedFunction(sympy.Function):
 class Operator(sympy.MatrixExpr):
     """A named matrix operation: its shape, its explicit value, its notation.
 
-    Subclasses implement ``shape`` (a property, in terms of the arguments'
-    symbolic shapes), ``explicit(self, *args)`` (the value on explicit
+    Subclasses implement ``explicit(self, *args)`` (the value on explicit
     SymPy matrices; non-matrix arguments arrive with sizes substituted) and
-    ``_latex(self, printer)``.
+    ``_latex(self, printer)``; an operator has its first argument's shape
+    unless it overrides ``shape`` (a property, in terms of the arguments'
+    symbolic shapes).
     """
 
     def __new__(cls, *args):
-        return sympy.Basic.__new__(cls, *[sympy.sympify(a) for a in args])
+        # Strict conversion: numbers and SymPy objects only, never a string.
+        return sympy.Basic.__new__(cls, *[_sympify(a) for a in args])
+
+    @property
+    def shape(self):
+        return self.args[0].shape
 
     def explicit(self, *args) -> sympy.Matrix:
         raise NotImplementedError
@@ -152,7 +159,7 @@ def _bind_sizes(expr, values: Mapping[str, sympy.Matrix]) -> dict:
                                     f"but {actual} ({what})")
             seen.setdefault(declared, what)
     for declared, actual, what in pairs:       # ... then every size, compound ones too
-        if sympy.sympify(declared).xreplace(sizes) != actual:
+        if _sympify(declared).xreplace(sizes) != actual:
             raise NotationError(f"{what}: declared {declared} does not match {actual}")
     return sizes
 
@@ -182,7 +189,7 @@ def _expand_defined(value: sympy.Matrix) -> sympy.Matrix:
 
 
 def _as_declared(symbol: sympy.MatrixSymbol, value: sympy.Matrix, subs: dict) -> sympy.Matrix:
-    rows, cols = (int(sympy.sympify(n).xreplace(subs)) for n in symbol.shape)
+    rows, cols = (int(_sympify(n).xreplace(subs)) for n in symbol.shape)
     if value.shape != (rows, cols):
         value = value.reshape(rows, cols)         # a vector, row-major either way
     return value

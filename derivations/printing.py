@@ -188,11 +188,7 @@ def latex(expr) -> str:
     Rationals such as 8943/200000 are shown as the decimals they were quoted
     as (0.044715); only the display changes, the checked expression is exact.
     """
-    decimals = {r: sympy.Float(r, 15) for r in sympy.sympify(expr).atoms(sympy.Rational)
+    decimals = {r: sympy.Float(r, 15) for r in expr.atoms(sympy.Rational)
                 if is_decimal(r)}
     return NotationPrinter().doprint(expr.xreplace(decimals) if decimals else expr)
 
-
-# ElementwiseApplyFunction is printed by the method above; SymPy's default
-# (``(z ↦ f(z))_∘(X)``) never shows on the site.
-assert hasattr(NotationPrinter, "_print_" + ElementwiseApplyFunction.__name__)

@@ -133,10 +133,6 @@ class Parameter(sympy.MatrixSymbol):
 class CausalMask(Operator):
     r"""The causal mask: :math:`S_{ij}` for :math:`j \le i`, :math:`-\infty` for :math:`j > i`."""
 
-    @property
-    def shape(self):
-        return self.args[0].shape
-
     def explicit(self, S):
         return causal_mask(S)
 
@@ -182,10 +178,6 @@ class Backward(Quantity):
 
 class Where(Operator):
     r"""``expr``, then the definition of each :class:`Backward` it uses, after those it uses."""
-
-    @property
-    def shape(self):
-        return self.args[0].shape
 
     def explicit(self, value):
         return value

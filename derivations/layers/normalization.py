@@ -69,10 +69,6 @@ class _GroupStatistic(Operator):
 class _Standardised(_GroupStatistic):
     r""":math:`\hat X`: each group minus its mean, over its :math:`\sigma`."""
 
-    @property
-    def shape(self):
-        return self.args[0].shape
-
     def explicit(self, X):
         return self._standardised(X)[0]
 
@@ -274,10 +270,6 @@ def rms_norm(symbols):
 
 class RowRMSNormalised(Operator):
     r""":math:`\hat X`: each row over its root mean square."""
-
-    @property
-    def shape(self):
-        return self.args[0].shape
 
     def explicit(self, X):
         return _rms_rows(X)[0]

@@ -40,10 +40,6 @@ def log_softmax_rows(symbols):
 class RowSoftmax(Operator):
     r""":math:`\operatorname{softmax}(X)`, over the features of each row (from the definition)."""
 
-    @property
-    def shape(self):
-        return self.args[0].shape
-
     def explicit(self, X):
         return row_softmax(X)
 
