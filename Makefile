@@ -6,12 +6,17 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check -q
 
-.PHONY: docs test venv clean browser-test system-deps
+.PHONY: docs test venv clean browser-test system-deps browser-deps
 
-# Debian packages: Fashion-MNIST's IDX files and Chromium (tools/system-deps.sh
-# installs what is missing as root, or says what to install and stops).
+# Debian packages (tools/system-deps.sh installs what is missing as root, or
+# says what to install and stops). Each target asks only for what it uses:
+# the tests and the site read Fashion-MNIST's IDX files; only the browser test
+# of the built site needs Chromium.
 system-deps:
-	bash tools/system-deps.sh dataset-fashion-mnist chromium
+	bash tools/system-deps.sh dataset-fashion-mnist
+
+browser-deps:
+	bash tools/system-deps.sh chromium
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -33,8 +38,9 @@ docs: $(PY) system-deps
 	echo "Open file://$(CURDIR)/_build/html/index.html"
 
 # Headless Chromium loads the built pages (run after `make docs`; needs the
-# Debian package chromium). Not part of `make test`: it tests the built site.
-browser-test: $(PY) system-deps
+# Debian package chromium, which only this target asks for). Not part of
+# `make test`: it tests the built site.
+browser-test: $(PY) browser-deps
 	$(PIP) install -e '.[test]'
 	@test -f _build/html/index.html || { echo "browser-test: no site in _build/html; run make docs first"; exit 1; }
 	$(PY) -m pytest tests/test_site.py -m browser -q
