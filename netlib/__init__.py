@@ -7,6 +7,7 @@ glossary page for every convention.
 """
 
 from netlib import layers
+from netlib._validation import NonFiniteError
 from netlib.gradcheck import check_gradients, check_layer, check_model
 from netlib.layers import *  # noqa: F403
 from netlib.losses import (
@@ -19,7 +20,7 @@ from netlib.losses import (
 from netlib.model import Sequential
 from netlib.optim import SGD, Adam, Momentum, Optimizer
 from netlib.serialization import load_parameters, save_parameters
-from netlib.training import History, evaluate, fit
+from netlib.training import History, TrainingDivergedWarning, evaluate, fit
 
 __version__ = "0.1.0"
 
@@ -33,9 +34,11 @@ __all__ = [
     "Loss",
     "MeanSquaredError",
     "Momentum",
+    "NonFiniteError",
     "Optimizer",
     "Sequential",
     "SoftmaxCrossEntropy",
+    "TrainingDivergedWarning",
     "check_gradients",
     "check_layer",
     "check_model",

@@ -23,6 +23,7 @@ from netlib._validation import (
     as_float_array,
     check_finite,
     check_ndim,
+    check_not_empty,
     check_same_shape,
 )
 from netlib.layers.activations import sigmoid
@@ -44,6 +45,7 @@ class Loss:
             raise ValueError(f"{who}: expected reduction 'mean' or 'sum', got {reduction!r}")
         self.reduction = reduction
         self.layout = check_layout(who, layout)
+        self.batch_axis = 0 if layout == "rows" else 1
         self._grad: np.ndarray | None = None
 
     def describe(self) -> str:
@@ -63,9 +65,10 @@ class Loss:
             pred = as_float_array(who, self.pred_name, pred)
             where = "(batch, features)" if self.layout == "rows" else "(features, batch)"
             check_ndim(who, self.pred_name, pred, 2, where)
-        if not np.logical_and.reduce(np.isfinite(pred), axis=None):
-            check_finite(self.describe(), self.pred_name, pred)
+        check_finite(self.describe, self.pred_name, pred)
         rows = pred if self.layout == "rows" else pred.T
+        if rows.shape[0] == 0:          # the mean over no samples is 0/0
+            check_not_empty(self.describe(), self.pred_name, pred, self.batch_axis)
         target_rows = self._check_target(self.describe(), rows, target)
         # 1/N is applied exactly once, here, to both the value and the gradient.
         scale = 1.0 / rows.shape[0] if self.reduction == "mean" else 1.0
@@ -106,6 +109,31 @@ class Loss:
     def _value_and_grad(self, pred, target):
         """Sum over the batch of the per-sample loss, and its gradient."""
         raise NotImplementedError
+
+
+def check_probability_target(who: str, target: np.ndarray, hint: str) -> None:
+    """Refuse target values outside [0, 1]: a cross-entropy of them is meaningless.
+
+    With ``t = 2`` the logistic loss is unbounded below and training pushes
+    the logits to infinity; with ``t = -1`` likewise the other way. Both give
+    a number, so without this check nothing says so.
+    """
+    if target.size and (np.minimum.reduce(target, axis=None) < 0
+                        or np.maximum.reduce(target, axis=None) > 1):
+        raise ValueError(f"{who}: expected target values in [0, 1] (probabilities, or "
+                         f"labels 0 and 1), got values from {target.min():g} to "
+                         f"{target.max():g}{hint}")
+
+
+def _label_hint(target: np.ndarray) -> str:
+    """The fix for targets outside [0, 1] that look like familiar label codings."""
+    values = set(np.unique(target[:1000]).tolist())
+    if values <= {-1.0, 1.0}:
+        return " (labels -1/+1? map them with (t + 1) / 2)"
+    if all(float(v).is_integer() for v in values):
+        return (" (class numbers? for more than two classes use SoftmaxCrossEntropy with "
+                "integer labels)")
+    return ""
 
 
 class MeanSquaredError(Loss):
@@ -150,6 +178,11 @@ class BinaryCrossEntropy(Loss):
                 f"BinaryCrossEntropyWithLogits)")
         return super().forward(pred, target)
 
+    def _check_target(self, who, pred, target):
+        target = super()._check_target(who, pred, target)
+        check_probability_target(who, target, _label_hint(target))
+        return target
+
     def _value_and_grad(self, pred, target):
         eps = np.finfo(pred.dtype).eps
         p = np.clip(pred, eps, 1 - eps)
@@ -172,6 +205,11 @@ class BinaryCrossEntropyWithLogits(Loss):
 
     name = "bce_logits"
     pred_name = "logits"
+
+    def _check_target(self, who, pred, target):
+        target = super()._check_target(who, pred, target)
+        check_probability_target(who, target, _label_hint(target))
+        return target
 
     def _value_and_grad(self, z, target):
         with np.errstate(under="ignore"):
@@ -201,8 +239,7 @@ class SoftmaxCrossEntropy(Loss):
         if target.dtype.kind in "iu":
             n, classes = pred.shape
             if target.shape != (n,):
-                raise ValueError(f"{who}: expected integer labels of shape ({n},), "
-                                 f"got shape {target.shape}")
+                raise ValueError(self._label_shape_message(who, pred, target))
             # Kept as labels (no one-hot matrix): _value_and_grad picks the
             # labelled entries directly, which is cheaper per batch.
             labels = target.astype(np.intp, copy=False)
@@ -217,7 +254,50 @@ class SoftmaxCrossEntropy(Loss):
             raise TypeError(f"{who}: expected integer labels of shape (batch,) or a "
                             f"float target of the logits' shape, got a 1-D array of "
                             f"dtype {target.dtype} (use .astype(int) for labels)")
-        return super()._check_target(who, pred, target)
+        target = super()._check_target(who, pred, target)
+        self._check_distributions(who, target)
+        return target
+
+    def _label_shape_message(self, who, pred, target) -> str:
+        """Integer labels of the wrong shape: one-hot rows as integers, or the layout."""
+        n = pred.shape[0]
+        logits_shape = pred.shape if self.layout == "rows" else pred.T.shape
+        if target.shape == logits_shape:
+            axis = 1 if self.layout == "rows" else 0
+            return (f"{who}: expected integer labels of shape ({n},) or a float target of "
+                    f"the logits' shape {logits_shape}, got an integer array of shape "
+                    f"{target.shape}: one-hot rows as integers? pass the labels "
+                    f"target.argmax(axis={axis}), or the one-hot array as floats, "
+                    f"target.astype(np.float64)")
+        hint = ""
+        if target.ndim == 1 and len(target) == pred.shape[1]:
+            hint = (" (as many labels as classes: are the logits (classes, batch)? then use "
+                    "layout='columns' throughout)" if self.layout == "rows" else
+                    " (layout='columns' reads the logits as (classes, batch); for logits "
+                    "(batch, classes) use the default layout='rows')")
+        return f"{who}: expected integer labels of shape ({n},), got shape {target.shape}{hint}"
+
+    @staticmethod
+    def _check_distributions(who, target) -> None:
+        r"""Refuse float target rows that are not probability distributions.
+
+        The loss :math:`\log\sum_k e^{z_k} - \sum_k t_k z_k` assumes
+        :math:`\sum_k t_k = 1`. An all-zero row makes it a pure
+        log-sum-exp that training lowers by pushing every logit down, and
+        reports happily; a row summing to 2 doubles that sample's weight.
+        """
+        if target.size == 0:
+            return
+        tolerance = np.sqrt(np.finfo(target.dtype).eps)
+        sums = np.add.reduce(target, axis=1)
+        bad = np.abs(sums - 1) > tolerance * target.shape[1]
+        if np.logical_or.reduce(bad) or np.minimum.reduce(target, axis=None) < 0:
+            first = int(np.argmax(bad)) if bad.any() else int(np.argmin(target.min(axis=1)))
+            raise ValueError(f"{who}: expected each target row to be a probability "
+                             f"distribution (entries >= 0 summing to 1, e.g. one-hot), got "
+                             f"row {first} = {np.array2string(target[first], threshold=8)} "
+                             f"summing to {sums[first]:g} ({int(bad.sum())} rows do not "
+                             f"sum to 1); for class labels pass integers of shape (batch,)")
 
     def _value_and_grad(self, z, target):
         # Work on a class-major copy zc of shape (classes, batch): the

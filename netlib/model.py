@@ -15,8 +15,21 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from netlib._validation import check_finite
-from netlib.layers.base import Layer
+from netlib._validation import check_finite_x, check_layer_object
+from netlib.layers.base import Layer, forward_checked_upstream
+
+
+class Parameters(dict):
+    """``Sequential.parameters()``: a plain dict, marked as holding parameters.
+
+    The mark costs nothing and lets an optimizer refuse
+    ``step(grads, params)``, arguments swapped: with plain dicts the swap
+    passes every key and shape check and silently moves the gradients.
+    """
+
+
+class Gradients(dict):
+    """``Sequential.gradients()``: a plain dict, marked as holding gradients."""
 
 
 class Sequential:
@@ -26,9 +39,11 @@ class Sequential:
     ----------
     layers : iterable of Layer
         The layers, first applied first.
-    layout : {"rows", "columns"}, optional
+    layout : {"rows", "columns"}, optional, keyword only
         Where the batch lives in ``x``. Inferred from the layers that have a
-        layout (``Dense``, ``Softmax``...); they must all agree.
+        layout (``Dense``, ``Softmax``...); they must all agree. A model
+        without such layers is in rows unless told otherwise; ``fit`` and
+        ``evaluate`` refuse a loss of the other layout.
 
     Examples
     --------
@@ -42,12 +57,23 @@ class Sequential:
     ['0.W', '0.b', '2.W', '2.b']
     """
 
-    def __init__(self, layers: Iterable[Layer], layout: str | None = None) -> None:
+    def __init__(self, layers: Iterable[Layer], *more_layers,
+                 layout: str | None = None) -> None:
+        if more_layers or hasattr(layers, "forward") or isinstance(layers, type):
+            # Sequential(Dense(...), ReLU()), as in PyTorch: one list is expected.
+            given = [layers, *more_layers]
+            names = ", ".join(_layer_name(layer) for layer in given)
+            raise TypeError(f"Sequential: expected one list of layers, got {len(given)} "
+                            f"separate argument{'s' if len(given) > 1 else ''} ({names}); "
+                            f"put them in a list: Sequential([{names}])")
+        if not isinstance(layers, Iterable) or isinstance(layers, (str, bytes)):
+            raise TypeError(f"Sequential: expected a list of layers, got "
+                            f"{type(layers).__name__} {layers!r}")
         self.layers = list(layers)
         for index, layer in enumerate(self.layers):
-            if not hasattr(layer, "forward") or not hasattr(layer, "backward"):
-                raise TypeError(f"Sequential: expected layers with forward/backward, got "
-                                f"{type(layer).__name__} at position {index}")
+            check_layer_object("Sequential", layer, f"at position {index}")
+        if layout not in (None, "rows", "columns"):
+            raise ValueError(f"Sequential: expected layout 'rows' or 'columns', got {layout!r}")
         layouts = {getattr(layer, "layout", None) for layer in self.layers} - {None}
         if layout is not None:
             layouts.add(layout)
@@ -56,6 +82,9 @@ class Sequential:
                      if getattr(layer, "layout", None) is not None]
             raise ValueError(f"Sequential: expected all layers in one layout, got a mix of "
                              f"{sorted(layouts)} ({'; '.join(found)})")
+        #: Whether the layout was given or found in a layer (``False``: the
+        #: default "rows" of a model such as ``Sequential([ReLU()])``).
+        self.layout_known = bool(layouts)
         self.layout = layouts.pop() if layouts else "rows"
         self.batch_axis = 0 if self.layout == "rows" else 1
 
@@ -72,12 +101,12 @@ class Sequential:
     def forward(self, x: np.ndarray, *, check_finite_input: bool = True) -> np.ndarray:
         """Apply every layer in turn, keeping what backward needs."""
         x = np.asarray(x)
-        # Only float input can hold NaN/inf; integer input (Embedding's token
-        # indices) goes straight to the first layer, which checks its dtype.
-        if check_finite_input and x.dtype.kind == "f":
-            check_finite("Sequential", "x", x)
+        if check_finite_input:
+            check_finite_x("Sequential", x)
+        # Checked once here (or by fit, once for all batches); the layers do
+        # not scan it again.
         for layer in self.layers:
-            x = layer.forward(x)
+            x = forward_checked_upstream(layer, x)
         return x
 
     __call__ = forward
@@ -132,6 +161,8 @@ class Sequential:
             if batch_size is None:
                 return self.forward(x)
             x = np.asarray(x)
+            if x.shape[self.batch_axis] == 0:      # no samples: no chunks to concatenate
+                return self.forward(x)
             chunks = [self.forward(np.take(x, range(start, min(start + batch_size,
                                                                   x.shape[self.batch_axis])),
                                            axis=self.batch_axis))
@@ -142,12 +173,20 @@ class Sequential:
                 if hasattr(layer, "train"):
                     layer.train(mode)
 
-    def parameters(self) -> dict[str, np.ndarray]:
+    def parameters(self) -> Parameters:
         """All parameters, keyed ``"<layer index>.<name>"`` (the arrays themselves)."""
-        return {f"{i}.{key}": value for i, layer in enumerate(self.layers)
-                for key, value in layer.params.items()}
+        return Parameters((f"{i}.{key}", value) for i, layer in enumerate(self.layers)
+                          for key, value in layer.params.items())
 
-    def gradients(self) -> dict[str, np.ndarray]:
+    def gradients(self) -> Gradients:
         """All parameter gradients, keyed like :meth:`parameters`."""
-        return {f"{i}.{key}": value for i, layer in enumerate(self.layers)
-                for key, value in layer.grads.items()}
+        return Gradients((f"{i}.{key}", value) for i, layer in enumerate(self.layers)
+                         for key, value in layer.grads.items())
+
+
+def _layer_name(layer) -> str:
+    """How a layer is written in a message: ``Dense(4, 3)``, ``ReLU()``."""
+    if isinstance(layer, type):
+        return f"{layer.__name__}()"
+    text = repr(layer)
+    return text if text.endswith(")") else f"{text}()"

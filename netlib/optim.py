@@ -11,22 +11,52 @@ from __future__ import annotations
 
 import numpy as np
 
+from netlib._validation import real_number
+from netlib.model import Gradients, Parameters
+
 
 class Optimizer:
-    """Base class: learning-rate validation and per-parameter state."""
+    """Base class: learning-rate validation, the checks of a step, per-parameter state."""
 
     def __init__(self, lr: float) -> None:
+        lr = real_number(type(self).__name__, "lr", lr)
         if not (np.isfinite(lr) and lr > 0):
             raise ValueError(f"{type(self).__name__}: expected a positive finite learning "
                              f"rate lr, got {lr!r}")
-        self.lr = float(lr)
+        self.lr = lr
         self.state: dict[str, dict[str, np.ndarray]] = {}
 
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(lr={self.lr:g})"
+
     def step(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray]) -> None:
-        """Update every array of ``params`` in place from ``grads``."""
+        """Update every array of ``params`` in place from ``grads``.
+
+        Checked first, for every parameter, before anything moves: the two
+        dicts have the same keys and each gradient has exactly its
+        parameter's shape. Numpy would otherwise broadcast a ``(1, 3)``
+        gradient into a ``(4, 3)`` weight without a word. The checks compare
+        shapes only (no pass over the data).
+        """
+        who = type(self).__name__
+        if isinstance(params, Gradients) or isinstance(grads, Parameters):
+            raise TypeError(f"{who}.step: expected step(params, grads), got the gradients "
+                            f"first (arguments swapped); write "
+                            f"step(model.parameters(), model.gradients())")
+        if not (isinstance(params, dict) and isinstance(grads, dict)):
+            raise TypeError(f"{who}.step: expected two dicts, params and grads "
+                            f"(model.parameters(), model.gradients()), got "
+                            f"{type(params).__name__} and {type(grads).__name__}")
         if params.keys() != grads.keys():
-            raise ValueError(f"{type(self).__name__}: expected grads keyed like params, got "
+            raise ValueError(f"{who}: expected grads keyed like params, got "
                              f"params {sorted(params)} and grads {sorted(grads)}")
+        for key, param in params.items():
+            grad = grads[key]
+            if getattr(grad, "shape", None) != param.shape:
+                raise ValueError(f"{who}.step: expected the gradient of parameter {key!r} "
+                                 f"with its shape {param.shape}, got shape "
+                                 f"{np.shape(grad)} (a gradient has the shape of what it "
+                                 f"is taken with respect to; numpy would broadcast it)")
         for key, param in params.items():
             self._update(key, param, grads[key])
 
@@ -64,6 +94,7 @@ class Momentum(Optimizer):
 
     def __init__(self, lr: float, momentum: float = 0.9, nesterov: bool = False) -> None:
         super().__init__(lr)
+        momentum = real_number("Momentum", "momentum", momentum)
         if not 0 <= momentum < 1:
             raise ValueError(f"Momentum: expected momentum in [0, 1), got {momentum!r}")
         self.momentum, self.nesterov = float(momentum), bool(nesterov)
@@ -91,6 +122,8 @@ class Adam(Optimizer):
     def __init__(self, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999,
                  eps: float = 1e-8) -> None:
         super().__init__(lr)
+        for label, beta in (("beta1", beta1), ("beta2", beta2), ("eps", eps)):
+            real_number("Adam", label, beta)
         for label, beta in (("beta1", beta1), ("beta2", beta2)):
             if not 0 <= beta < 1:
                 raise ValueError(f"Adam: expected {label} in [0, 1), got {beta!r}")

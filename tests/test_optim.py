@@ -73,3 +73,21 @@ def test_float32_parameters_stay_float32():
 def test_mismatched_keys_are_refused():
     with pytest.raises(ValueError, match="keyed like params"):
         nl.SGD(0.1).step({"a": np.ones(2)}, {"b": np.ones(2)})
+
+
+@pytest.mark.parametrize("make", [lambda: nl.SGD(0.1), lambda: nl.Momentum(0.1),
+                                  lambda: nl.Adam(0.1)])
+def test_a_refused_step_moves_nothing(make):
+    # The second gradient would broadcast; the first parameter must not have moved.
+    params = {"a": np.ones(3), "b": np.ones((4, 3))}
+    before = {key: value.copy() for key, value in params.items()}
+    with pytest.raises(ValueError, match=r"parameter 'b' with its shape \(4, 3\)"):
+        make().step(params, {"a": np.ones(3), "b": np.ones((1, 3))})
+    for key, value in params.items():
+        np.testing.assert_array_equal(value, before[key])
+
+
+def test_swapped_step_is_recognised_from_the_model_dicts():
+    model = nl.Sequential([nl.Dense(2, 2, rng=np.random.default_rng(0))])
+    with pytest.raises(TypeError, match="arguments swapped"):
+        nl.SGD(0.1).step(model.gradients(), model.parameters())

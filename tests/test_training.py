@@ -1,6 +1,11 @@
-"""The fit loop: reproducible, a plottable history, and it learns real data."""
+"""The fit loop: reproducible, a plottable history, and it learns real data.
+
+Also what it shows while it trains (a bar over epochs, or a line per epoch)
+and how it stops when the loss diverges.
+"""
 
 import itertools
+import warnings
 
 import numpy as np
 import pytest
@@ -74,13 +79,102 @@ def test_fit_trains_a_column_layout_network():
     np.testing.assert_allclose(model[0].params["W"], w_true, atol=0.02)
 
 
-def test_progress_bar_is_shown_when_asked(digits, capsys):
-    x_train, _, y_train, _ = digits
+def test_progress_bar_counts_epochs_and_shows_the_metrics(digits, capsys):
+    x_train, x_test, y_train, y_test = digits
     model = relu_network(np.random.default_rng(0), [64, 10])
     nl.fit(model, nl.SoftmaxCrossEntropy(), nl.SGD(0.1), x_train[:64], y_train[:64],
-           epochs=1, batch_size=32, progress=True)
+           epochs=2, batch_size=32, progress=True, validation=(x_test[:20], y_test[:20]))
+    captured = capsys.readouterr()
+    assert "epoch 2/2" in captured.err, captured.err
+    for metric in ("loss", "val_loss", "val_accuracy"):
+        assert metric in captured.err
+    assert "sample" not in captured.err and captured.out == ""
+
+
+def test_one_line_per_epoch_when_stderr_is_not_a_terminal(digits, capsys):
+    # Under pytest stderr is captured, not a terminal: the default is lines.
+    x_train, x_test, y_train, y_test = digits
+    model = relu_network(np.random.default_rng(0), [64, 10])
+    nl.fit(model, nl.SoftmaxCrossEntropy(), nl.SGD(0.1), x_train[:64], y_train[:64],
+           epochs=3, validation=(x_test[:20], y_test[:20]))
+    lines = capsys.readouterr().err.splitlines()
+    assert [line.split()[1] for line in lines] == ["1/3", "2/3", "3/3"], lines
+    assert all(line.startswith("epoch ") and "val_accuracy" in line for line in lines)
+    assert "\r" not in "".join(lines)
+
+
+@pytest.mark.parametrize(("options", "shown"), [
+    ({"progress": False}, ""), ({"verbose": False}, ""),
+    ({"progress": False, "verbose": True}, "epoch 1/1  loss"),
+])
+def test_progress_and_verbose_switch_the_output(digits, capsys, options, shown):
+    x_train, _, y_train, _ = digits
+    nl.fit(relu_network(np.random.default_rng(0), [64, 10]), nl.SoftmaxCrossEntropy(),
+           nl.SGD(0.1), x_train[:32], y_train[:32], **options)
     err = capsys.readouterr().err
-    assert "64/64" in err and "sample" in err
+    assert (shown in err) if shown else err == "", err
+
+
+def diverging_run(digits, lr, epochs=6, **options):
+    """Linear least squares on the digits: stable up to lr ≈ 0.1, geometric growth beyond."""
+    x_train, _, y_train, _ = digits
+    model = nl.Sequential([nl.Dense(64, 1, rng=np.random.default_rng(0))])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        history = nl.fit(model, nl.MeanSquaredError(), nl.SGD(lr), x_train[:256],
+                         y_train[:256, None] / 9.0, epochs=epochs, rng=0, progress=False,
+                         **options)
+    messages = [str(w.message) for w in caught if w.category is nl.TrainingDivergedWarning]
+    assert len(messages) == history.diverged, messages     # one warning exactly when flagged
+    return model, history, messages
+
+
+def test_a_non_finite_loss_stops_training_and_names_lr_and_epoch(digits):
+    # Without the relative test the loss grows about 1e33 times an epoch until
+    # it overflows; training must stop there, not go on with NaN weights.
+    model, history, messages = diverging_run(digits, lr=1e4, epochs=40, diverge_factor=None)
+    assert history.diverged and history.stop_reason == messages[0]
+    stopped = len(history.epoch) + 1
+    assert 1 < stopped < 40
+    message = messages[0]
+    for fragment in (f"diverged in epoch {stopped}/40", "non-finite", "lr=10000 of SGD",
+                     "try lr=1000", f"from the end of epoch {stopped - 1}"):
+        assert fragment in message, (fragment, message)
+    assert all(np.isfinite(p).all() for p in model.parameters().values())
+
+
+def test_a_loss_that_explodes_relative_to_the_first_epoch_stops_training(digits):
+    model, history, messages = diverging_run(digits, lr=0.2)
+    assert history.diverged and history.epoch == [1], history
+    assert "diverged in epoch 2/6" in messages[0] and "diverge_factor=10" in messages[0]
+    assert "lr=0.2 of SGD" in messages[0]
+    # The model is back at the end of epoch 1: its loss is epoch 1's scale, not 100 times it.
+    x_train, _, y_train, _ = digits
+    now = nl.evaluate(model, nl.MeanSquaredError(), x_train[:256], y_train[:256, None] / 9)[0]
+    assert now < 10 * history.train_loss[0]
+
+
+def test_divergence_in_the_first_epoch_restores_the_initial_parameters(digits):
+    initial = nl.Dense(64, 1, rng=np.random.default_rng(0)).params["W"]
+    model, history, messages = diverging_run(digits, lr=1e200)
+    assert history.diverged and history.epoch == []
+    assert "epoch 1/6" in messages[0] and "from before training" in messages[0]
+    np.testing.assert_array_equal(model[0].params["W"], initial)
+
+
+def test_without_a_factor_only_a_non_finite_loss_stops(digits):
+    _, history, _ = diverging_run(digits, lr=0.2, epochs=3, diverge_factor=None)
+    assert not history.diverged and history.epoch == [1, 2, 3]
+
+
+def test_a_healthy_run_is_not_flagged(digits):
+    x_train, _, y_train, _ = digits
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", nl.TrainingDivergedWarning)
+        history = nl.fit(relu_network(np.random.default_rng(0), [64, 10]),
+                         nl.SoftmaxCrossEntropy(), nl.SGD(0.1), x_train[:200], y_train[:200],
+                         epochs=3, progress=False)
+    assert not history.diverged and history.stop_reason is None
 
 
 def test_float32_training_stays_float32(digits):

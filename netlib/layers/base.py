@@ -24,9 +24,26 @@ from __future__ import annotations
 
 import numpy as np
 
-from netlib._validation import FLOAT_DTYPES, as_float_array, check_same_shape
+from netlib._validation import (
+    FLOAT_DTYPES,
+    as_float_array,
+    check_finite_x,
+    check_same_shape,
+)
 
 __all__ = ["Layer"]
+
+
+def forward_checked_upstream(layer, x: np.ndarray) -> np.ndarray:
+    """``layer.forward(x)`` for an ``x`` whose finiteness the caller has checked.
+
+    Layers that use :meth:`Layer.forward` skip their own scan of ``x``; any
+    other object (a layer overriding ``forward``, a duck-typed layer) is
+    called plainly, so nothing is passed a keyword it does not take.
+    """
+    if type(layer).forward is Layer.forward:
+        return layer.forward(x, check_finite_input=False)
+    return layer.forward(x)
 
 
 class Layer:
@@ -54,14 +71,22 @@ class Layer:
         self._x_dtype: np.dtype | None = None
 
     # -- public API -----------------------------------------------------------
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        """Compute ``y = f(x)`` and remember what :meth:`backward` needs."""
+    def forward(self, x: np.ndarray, *, check_finite_input: bool = True) -> np.ndarray:
+        """Compute ``y = f(x)`` and remember what :meth:`backward` needs.
+
+        A NaN or an infinity in ``x`` is refused (one ``np.isfinite`` pass), as
+        ``Sequential.forward`` refuses it for a whole network: otherwise it
+        spreads silently through every output. ``Sequential`` scans its input
+        once and calls its layers with ``check_finite_input=False``.
+        """
         dtype = self.dtype
         # Speed: the common case (a float array already in the right dtype)
         # skips building the error-message prefix; anything else is checked.
         if not (type(x) is np.ndarray and x.dtype in FLOAT_DTYPES
                 and (dtype is None or x.dtype == dtype)):
             x = as_float_array(self.describe(), "x", x, dtype)
+        if check_finite_input:
+            check_finite_x(self.describe, x)
         y = self._forward(x)
         self._y_shape = y.shape
         self._x_dtype = x.dtype

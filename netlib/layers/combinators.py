@@ -8,7 +8,8 @@ layer sends back. (That unchanged path is why deep residual networks train.)
 
 from __future__ import annotations
 
-from netlib.layers.base import Layer
+from netlib._validation import check_layer_object
+from netlib.layers.base import Layer, forward_checked_upstream
 
 __all__ = ["Residual"]
 
@@ -44,9 +45,7 @@ class Residual(Layer):
 
     def __init__(self, inner: Layer) -> None:
         super().__init__()
-        if not (hasattr(inner, "forward") and hasattr(inner, "backward")):
-            raise TypeError(f"Residual: expected a layer with forward/backward, got "
-                            f"{type(inner).__name__}")
+        check_layer_object("Residual", inner, "as the inner layer")
         self.inner = inner
         self.params = inner.params          # shared, not copied
         self.grads = inner.grads
@@ -62,7 +61,7 @@ class Residual(Layer):
         return self
 
     def _forward(self, x):
-        fx = self.inner.forward(x)
+        fx = forward_checked_upstream(self.inner, x)     # x was checked by forward
         if fx.shape != x.shape:
             raise ValueError(f"{self.describe()}: expected the inner layer to keep the input "
                              f"shape {x.shape}, got output shape {fx.shape}")

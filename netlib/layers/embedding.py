@@ -86,8 +86,12 @@ class Embedding(Layer):
     def describe(self):
         return f"Embedding({self.num_embeddings}, {self.dim})"
 
-    def forward(self, indices) -> np.ndarray:
-        """Look up ``W[indices]`` (integer indices in ``[0, num_embeddings)``)."""
+    def forward(self, indices, *, check_finite_input: bool = True) -> np.ndarray:
+        """Look up ``W[indices]`` (integer indices in ``[0, num_embeddings)``).
+
+        ``check_finite_input`` is accepted for uniformity with :meth:`Layer.forward`;
+        integer indices cannot be NaN, so there is nothing to scan.
+        """
         who = self.describe()
         indices = np.asarray(indices)
         # The base class converts x to floats; indices must stay integers.
