@@ -144,25 +144,63 @@ def _load_idx_dataset(name: str, path, dtype, classes) -> Dataset:
     if dtype.kind != "f":
         raise TypeError(f"load {name}: expected a float dtype for the images, got {dtype}")
     folder = find_idx_folder(name, path)
-    arrays = {key: read_idx(_find_file(folder, stem)) for key, stem in IDX_FILES.items()}
+    files = {key: _find_file(folder, stem) for key, stem in IDX_FILES.items()}
+    arrays = {key: read_idx(file) for key, file in files.items()}
     for split in ("train", "test"):
         images, labels = arrays[f"x_{split}"], arrays[f"y_{split}"]
         if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
             raise ValueError(f"load {name}: expected {split} images (n, rows, cols) and labels "
                              f"(n,), got shapes {images.shape} and {labels.shape} in {folder}")
+        _check_labels(name, labels, len(classes), files[f"y_{split}"])
     image_shape = arrays["x_train"].shape[1:]
-
-    def scaled(images):
-        # Flatten each image row-major and scale 0..255 to [0, 1], in the
-        # requested dtype from the start (no float64 detour for float32).
-        out = images.reshape(len(images), -1).astype(dtype)
-        out *= dtype.type(1 / 255)
-        return out
-
-    return Dataset(x_train=scaled(arrays["x_train"]), y_train=arrays["y_train"].astype(np.int64),
-                   x_test=scaled(arrays["x_test"]), y_test=arrays["y_test"].astype(np.int64),
+    x = {key: _scaled_images(name, arrays[key], dtype, files[key])
+         for key in ("x_train", "x_test")}
+    return Dataset(x_train=x["x_train"], y_train=arrays["y_train"].astype(np.int64),
+                   x_test=x["x_test"], y_test=arrays["y_test"].astype(np.int64),
                    name=name, classes=classes, image_shape=tuple(image_shape),
                    source=str(folder))
+
+
+def _check_labels(name: str, labels: np.ndarray, n_classes: int, file: Path) -> None:
+    """Refuse labels that are not class numbers ``0 .. n_classes - 1``.
+
+    A label 200 among 10 classes would otherwise pass until the loss refuses
+    a batch mid-training (or, as a one-hot index, silently wrap around).
+    """
+    if labels.dtype.kind not in "iu":
+        raise ValueError(f"load {name}: expected integer class labels in {file}, got dtype "
+                         f"{labels.dtype}")
+    if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
+        bad = int(np.count_nonzero((labels < 0) | (labels >= n_classes)))
+        raise ValueError(f"load {name}: expected labels in [0, {n_classes - 1}] for "
+                         f"{n_classes} classes in {file}, got values from {labels.min()} to "
+                         f"{labels.max()} ({bad} out of range); the file is damaged or "
+                         f"belongs to another dataset")
+
+
+def _scaled_images(name: str, images: np.ndarray, dtype: np.dtype, file: Path) -> np.ndarray:
+    """Images flattened row-major, as ``dtype`` in [0, 1].
+
+    Integer pixels are 0..255 and are divided by 255, in the requested
+    dtype from the start (no float64 detour for float32). Float images are
+    taken to be scaled already and must lie in [0, 1]: dividing them by 255
+    again would leave every pixel below 0.004, and nothing would say so.
+    """
+    flat = images.reshape(len(images), -1)
+    if flat.dtype.kind in "iu":
+        if flat.size and (flat.min() < 0 or flat.max() > 255):
+            raise ValueError(f"load {name}: expected integer pixels in 0..255 in {file}, got "
+                             f"values from {flat.min()} to {flat.max()}")
+        out = flat.astype(dtype)
+        out *= dtype.type(1 / 255)
+        return out
+    out = flat.astype(dtype)
+    if out.size and not (np.isfinite(out).all() and out.min() >= 0 and out.max() <= 1):
+        raise ValueError(f"load {name}: expected float pixels already in [0, 1] in {file} "
+                         f"(integer pixels 0..255 are scaled, floats are not), got values "
+                         f"from {np.nanmin(out):g} to {np.nanmax(out):g}; store 0..255 "
+                         f"pixels as uint8, or floats divided by 255")
+    return out
 
 
 def load_fashion_mnist(path=None, *, dtype=np.float32) -> Dataset:

@@ -22,6 +22,13 @@ header claims is checked *before* memory is allocated for it: the element count
 is computed with Python integers (no overflow), compared with ``max_bytes``, and
 then with the bytes actually present; a short or over-long file raises
 ``ValueError`` naming the file, what the header promised and what was found.
+
+By default ``max_bytes`` is relative to the file's size on disk: an array may
+be at most :data:`MAX_EXPANSION` times larger than the file (and
+:data:`MIN_MAX_BYTES` in any case). Real IDX files compress 2 to 6 times;
+gzip can expand about a thousand times, so without this a 4 MB file of
+zeros could claim (and decompress to) 4 GB. A genuine file that compresses
+better passes with an explicit ``max_bytes``.
 """
 
 from __future__ import annotations
@@ -45,10 +52,14 @@ IDX_DTYPES: dict[int, np.dtype] = {
     0x0E: np.dtype(">f8"),
 }
 
-#: Refuse arrays larger than this unless the caller raises the limit. The
-#: largest file in (Fashion-)MNIST holds 47 MB; 4 GiB leaves a wide margin and
-#: still stops a forged header from asking for terabytes.
-DEFAULT_MAX_BYTES = 4 * 2**30
+#: Without an explicit ``max_bytes``, an array may be at most this many times
+#: larger than its file: (Fashion-)MNIST's gzip files expand 2 to 6 times, a
+#: crafted gzip stream about 1000 times.
+MAX_EXPANSION = 100
+
+#: ... and at most this large whatever the file's size (small files may hold
+#: arrays a few MB large, e.g. a compressed label file of zeros).
+MIN_MAX_BYTES = 16 * 2**20
 
 #: numpy (1.x) supports at most 32 dimensions.
 MAX_NDIM = 32
@@ -66,7 +77,8 @@ def _read_exact(stream, count: int, who: str, what: str) -> bytes:
     return data
 
 
-def _parse_header(stream, who: str, max_bytes: int) -> tuple[np.dtype, tuple[int, ...], int]:
+def _parse_header(stream, who: str, max_bytes: int | None,
+                  file_size: int) -> tuple[np.dtype, tuple[int, ...], int]:
     """Read and check the header; return (dtype, shape, expected body size in bytes)."""
     magic = _read_exact(stream, 4, who, "magic number")
     if magic[0] != 0 or magic[1] != 0 or magic[2] not in IDX_DTYPES:
@@ -87,7 +99,15 @@ def _parse_header(stream, who: str, max_bytes: int) -> tuple[np.dtype, tuple[int
                          f"{count} elements, which overflows the index range "
                          f"({np.iinfo(np.intp).max})")
     size = count * dtype.itemsize
-    if size > max_bytes:
+    if max_bytes is None:
+        limit = max(MAX_EXPANSION * file_size, MIN_MAX_BYTES)
+        if size > limit:
+            raise ValueError(
+                f"{who}: IDX header claims shape {shape} of {dtype.name} ({size} bytes) "
+                f"from a file of {file_size} bytes, more than the default limit of "
+                f"{MAX_EXPANSION} times the file's size ({limit} bytes); refusing to "
+                f"allocate it (pass max_bytes={size} if the file is genuine)")
+    elif size > max_bytes:
         raise ValueError(f"{who}: IDX header claims shape {shape} of {dtype.name} "
                          f"({size} bytes), more than max_bytes={max_bytes}; refusing to "
                          f"allocate it (raise max_bytes if the file is genuine)")
@@ -133,16 +153,17 @@ def _read_body_gzip(stream, size: int, who: str) -> bytearray:
     return body
 
 
-def read_idx(path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> np.ndarray:
+def read_idx(path, *, max_bytes: int | None = None) -> np.ndarray:
     """Read an IDX file (raw or gzip-compressed) into a numpy array.
 
     Parameters
     ----------
     path : str or os.PathLike
         The file. Gzip compression is detected from the content.
-    max_bytes : int
+    max_bytes : int, optional
         Largest array (in bytes) the header may ask for; larger claims are
-        refused before any allocation.
+        refused before any allocation. By default :data:`MAX_EXPANSION` times
+        the file's size (at least :data:`MIN_MAX_BYTES`).
 
     Returns
     -------
@@ -168,18 +189,19 @@ def read_idx(path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> np.ndarray:
     path = Path(path)
     who = f"read_idx({str(path)!r})"
     with open(path, "rb") as raw:
+        file_size = os.fstat(raw.fileno()).st_size
         compressed = raw.read(2) == _GZIP_MAGIC
         raw.seek(0)
         if compressed:
             try:
                 with gzip.GzipFile(fileobj=raw, mode="rb") as stream:
-                    dtype, shape, size = _parse_header(stream, who, max_bytes)
+                    dtype, shape, size = _parse_header(stream, who, max_bytes, file_size)
                     body = _read_body_gzip(stream, size, who)
             except (EOFError, OSError, zlib.error) as error:
                 raise ValueError(f"{who}: corrupt or truncated gzip stream in the header "
                                  f"({error})") from None
         else:
-            dtype, shape, size = _parse_header(raw, who, max_bytes)
+            dtype, shape, size = _parse_header(raw, who, max_bytes, file_size)
             body = _read_body_raw(raw, size, who)
     array = np.frombuffer(body, dtype=dtype).reshape(shape)
     # Convert big-endian storage to the machine's byte order (a no-op for bytes).
