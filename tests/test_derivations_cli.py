@@ -138,8 +138,10 @@ def test_check_no_cache_writes_nothing(capsys, tmp_path):
 
 def test_check_unknown_entry_is_refused_with_the_known_names(capsys):
     assert main(["check", "densse"]) == 2
-    out = capsys.readouterr().out
-    assert "densse" in out and "dense" in out
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "no entry named 'densse'; did you mean 'dense'?" in captured.err
+    assert "known entries: dense" in captured.err
 
 
 def test_show_dense_explains_where_the_gradients_come_from(capsys):
@@ -162,7 +164,33 @@ def test_show_latex(capsys):
 
 def test_show_unknown_entry(capsys):
     assert main(["show", "nope"]) == 2
-    assert "known entries" in capsys.readouterr().out
+    captured = capsys.readouterr()
+    assert captured.out == "" and "known entries" in captured.err
+
+
+@pytest.mark.parametrize(("given", "suggested"), [
+    ("Dense", "'dense'"),                                    # the class name
+    ("SoftmaxCrossEntropy", "'softmax_cross_entropy'"),      # a class named unlike its entry
+    ("RELU", "'relu'"),
+    ("layernorm", "'layer_norm'"),
+])
+def test_a_near_miss_gets_a_suggestion_on_stderr(capsys, given, suggested):
+    assert main(["show", given]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert f"show: no entry named {given!r}; did you mean {suggested}" in captured.err
+
+
+def test_without_sympy_the_command_says_how_to_install_it():
+    # sys.modules["sympy"] = None makes every `import sympy` fail, as if absent.
+    code = ("import sys, runpy; sys.modules['sympy'] = None; "
+            "runpy.run_module('derivations', run_name='__main__')")
+    process = subprocess.run([sys.executable, "-c", code, "list"], cwd=ROOT,
+                             capture_output=True, text=True, timeout=60)
+    assert process.returncode == 1
+    assert process.stdout == ""
+    assert "pip install 'netlib[derive]'" in process.stderr
+    assert "Traceback" not in process.stderr
 
 
 def test_help_names_the_commands(capsys):
@@ -175,6 +203,15 @@ def test_help_names_the_commands(capsys):
     assert "Jᵀ" in out
 
 
-def test_no_command_prints_help_and_fails(capsys):
+def test_no_command_prints_help_to_stderr_and_fails(capsys):
     assert main([]) == 2
-    assert "COMMAND" in capsys.readouterr().out
+    captured = capsys.readouterr()
+    assert "COMMAND" in captured.err and captured.out == ""
+
+
+def test_argparse_mistakes_go_to_stderr(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["show"])
+    assert exit_info.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and "NAME" in captured.err
