@@ -134,7 +134,8 @@ def check_finite(who, name: str, array: np.ndarray) -> None:
         who = who() if callable(who) else who
         raise NonFiniteError(
             f"{who}: expected finite values in {name}, got {len(bad)} non-finite "
-            f"entries (first at index {tuple(int(i) for i in bad[0])})"
+            f"{'entry' if len(bad) == 1 else 'entries'} (NaN or infinity; first at index "
+            f"{tuple(int(i) for i in bad[0])})"
         )
 
 
@@ -178,13 +179,19 @@ def check_layer_object(who: str, layer, where: str) -> None:
                         f"{layer.__name__} itself (call it: {_call_of(layer)})")
     # Imported here: losses and optimizers import this module.
     from netlib.losses import Loss
+    from netlib.optim import Optimizer
 
-    if isinstance(layer, Loss):
-        raise TypeError(f"{who}: expected a layer {where}, got the loss {layer!r}; a loss is "
-                        f"not a layer: pass it to fit(model, loss, optimizer, x, y)")
+    for kind, cls in (("loss", Loss), ("optimizer", Optimizer)):
+        if isinstance(layer, cls):
+            raise TypeError(f"{who}: expected a layer {where}, got the {kind} {layer!r}; "
+                            f"a{'n' if kind[0] == 'o' else ''} {kind} is not a layer: pass it "
+                            f"to fit(model, loss, optimizer, x, y)")
     if not (hasattr(layer, "forward") and hasattr(layer, "backward")):
+        shown = _short_repr(layer)
+        if not shown.startswith(type(layer).__name__):
+            shown = f"{type(layer).__name__} {shown}"
         raise TypeError(f"{who}: expected a layer with forward and backward {where}, got "
-                        f"{type(layer).__name__} {_short_repr(layer)}")
+                        f"{shown}")
 
 
 def _call_of(cls: type) -> str:
