@@ -24,13 +24,14 @@ formula by :class:`Where`):
     \bar W_o = O^\top G,\quad \bar X = \bar Q W_q^\top + \bar K W_k^\top + \bar V W_v^\top.
 
 The notation is per sample; every shape set has a batch of one. SymPy cost
-is kept low with tiny shapes (two or three positions, widths 1-3) and by
-comparing rational functions of the exponentials (the exact check's
-``cancel``). The unmasked entry has one shape set with :math:`d_h = 3`, so that
-the scale :math:`1/\sqrt{d_h}` is not 1 there (the causal entry's VJPs are the
-same expressions, built by :func:`stated_vjps`). There is no key bias
-:math:`b_k`: it would shift each row of :math:`S` by a constant, which softmax
-ignores, so its gradient would be identically zero (netlib leaves it out, as
+is kept low with tiny shapes (two or three positions, widths 1-3); the exact
+check's residuals are rational functions of the exponentials, which
+:mod:`derivations.verify.zero` proves zero by evaluation. The unmasked entry
+has one shape set with :math:`d_h = 3`, so that the scale :math:`1/\sqrt{d_h}`
+is not 1 there (the causal entry's VJPs are the same expressions, built by
+:func:`stated_vjps`). There is no key bias :math:`b_k`: it would shift each
+row of :math:`S` by a constant, which softmax ignores, so its gradient would
+be identically zero (netlib leaves it out, as
 the numeric check of a zero gradient would only compare rounding errors).
 """
 

@@ -101,9 +101,8 @@ def gelu_tanh(x):
 
     The identity :math:`1 + \tanh u = 2\sigma(2u)` (multiply the exponential
     form of tanh through by :math:`e^{-u}`) leaves one exponential,
-    :math:`e^{-2u}`, so the exact check's ``cancel`` sees a rational function
-    of one generator; with :math:`e^{u}` and :math:`e^{-u}` both present it
-    takes ten times longer.
+    :math:`e^{-2u}`, so the residual of the exact check is a rational function
+    of one exponential (:mod:`derivations.verify.zero`).
     """
     return x * Sigma(2 * TanhArgument(x))
 

@@ -13,8 +13,8 @@ What each check proves, and to what tolerance
 ---------------------------------------------
 ``exact`` (:func:`check_exact`, :func:`check_exact_one`)
     The stated VJP (``d.stated_vjp``, made concrete on the symbols) equals
-    ``derived``: their difference simplifies to zero entry by entry
-    (:func:`is_zero`). A proof, no tolerance.
+    ``derived``: their difference is zero entry by entry
+    (:func:`is_zero`, :mod:`derivations.verify.zero`). A proof, no tolerance.
 ``transpose`` (:func:`check_transpose`)
     A column-layout entry's derived VJPs are the transposes of its
     row-layout twin's, symbols renamed. A proof, no tolerance.
@@ -79,10 +79,10 @@ from derivations.verify.symbolic import (
     check_exact_one,
     check_transpose,
     derived_vjp,
-    is_zero,
     jacobian,
     stated_vjp,
 )
+from derivations.verify.zero import is_zero
 
 __all__ = [
     "KINDS", "NUMERIC_RTOL", "CheckRow", "StatedShapeError", "cache", "check_entry",

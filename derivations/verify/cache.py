@@ -83,11 +83,16 @@ def engine_sources() -> list[Path]:
 
 @functools.cache
 def engine_digest() -> str:
-    """SHA-256 of the engine's sources and the SymPy and Python versions.
+    """SHA-256 of the engine's sources and the SymPy, FLINT and Python versions.
 
     Once per process: the engine that runs is the one imported at its start.
+    (With or without python-flint a zero is proved by a different route, so
+    its version is part of the key too.)
     """
-    parts = [f"sympy {sympy.__version__}", f"python {sys.version_info[:2]}"]
+    from derivations.verify.zero import flint
+
+    parts = [f"sympy {sympy.__version__}", f"python {sys.version_info[:2]}",
+             f"flint {getattr(flint, '__version__', None)}"]
     parts += [f"{p.name} {_file_digest(p)}" for p in engine_sources()]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 

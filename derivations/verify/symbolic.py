@@ -7,7 +7,9 @@ For an entry ``d``, an argument ``a`` (input or parameter) and a shape set,
     \ \text{(numerator layout, row-major vec)}, \qquad
     \text{derived} = \operatorname{reshape}\big(J^\top \operatorname{vec} G\big).
 
-*Exact*: ``stated - derived`` simplifies to zero entry by entry.
+*Exact*: ``stated - derived`` is zero entry by entry, decided exactly by
+:mod:`derivations.verify.zero` (evaluation in a field of rational functions,
+then SymPy's ``cancel``/``simplify`` for what that does not prove).
 *Transpose*: a column-layout entry's derived VJPs are the transposes of its
 row-layout twin's. Both are proofs, not tolerances. Jacobians and verdicts
 are kept in memory and on disk (:mod:`derivations.verify.cache`).
@@ -23,6 +25,7 @@ from derivations.core import Derivation, Shapes, matrix_shape
 from derivations.registry import get
 from derivations.verify import cache
 from derivations.verify.rows import CheckRow
+from derivations.verify.zero import zero_entries
 
 
 class StatedShapeError(ValueError):
@@ -90,55 +93,6 @@ def stated_vjp(d: Derivation, wrt: str, shapes: Shapes | None = None) -> sympy.M
     return cache.memo("stated", d, shapes, wrt, compute, stated=True)
 
 
-# -- deciding that an expression is zero ------------------------------------------------
-def exp_atoms_to_symbols(expr: sympy.Expr) -> sympy.Expr:
-    """Replace ``exp(c·s)`` by ``u_s**c`` (``u_s > 0``) so that ``cancel`` sees rational functions.
-
-    After this, softmax- and sigmoid-type differences are quotients of
-    polynomials, which ``cancel`` decides exactly and fast; ``simplify`` on
-    the same expressions takes seconds each.
-    """
-    expr = expr.rewrite(sympy.exp) if expr.has(sympy.tanh, sympy.cosh, sympy.sinh) else expr
-    replacements = {}
-    bases: dict = {}
-    for atom in expr.atoms(sympy.exp):
-        factors = []
-        for term in sympy.Add.make_args(sympy.expand(atom.args[0])):
-            coeff, rest = term.as_coeff_Mul()
-            if not (rest.is_Symbol and coeff.is_Rational):
-                break
-            base = bases.setdefault(rest, sympy.Symbol(f"u_{{{rest.name}}}", positive=True))
-            factors.append(base ** coeff)
-        else:
-            replacements[atom] = sympy.Mul(*factors)
-    return expr.xreplace(replacements)
-
-
-def is_zero(expr: sympy.Expr) -> bool:
-    """Decide ``expr == 0`` as cheaply as possible, with ``simplify`` as last resort.
-
-    Tries, in order: structural zero, ``expand`` without splitting
-    ``exp(a + b)`` into products (splitting blows attention's softmax terms
-    up several-fold and never helps a zero appear), exp-atoms to symbols then
-    ``cancel``. When no function is left after the substitution (softmax,
-    sigmoid, tanh, losses), the expression is a rational function and
-    ``cancel`` decides exactly, both ways. Otherwise (``Piecewise``, ``log``)
-    ``simplify`` is the last resort, and ``False`` means it did not reach zero.
-    """
-    if expr == 0:
-        return True
-    if sympy.expand(expr, power_exp=False, power_base=False, log=False) == 0:
-        return True
-    rational = exp_atoms_to_symbols(expr)
-    if not rational.atoms(sympy.Function):
-        # A rational function of symbols (exponentials now among them):
-        # cancel brings it to p/q in lowest terms, so "p == 0" decides both ways.
-        return sympy.cancel(sympy.together(rational)) == 0
-    if sympy.cancel(sympy.together(rational)) == 0:
-        return True
-    return sympy.simplify(expr) == 0
-
-
 # -- the exact check --------------------------------------------------------------------
 def _same_layout(stated: sympy.Matrix, derived: sympy.Matrix, shape) -> bool:
     if stated.shape == derived.shape:
@@ -177,8 +131,9 @@ def compare_matrices(d: Derivation, wrt: str, shapes: Shapes, stated, derived) -
     if stated.shape != derived.shape:
         stated = stated.T
     residual = stated - derived
-    bad = [(i, j) for i in range(residual.rows) for j in range(residual.cols)
-           if not is_zero(residual[i, j])]
+    indices = [(i, j) for i in range(residual.rows) for j in range(residual.cols)]
+    zero = zero_entries(residual[index] for index in indices)
+    bad = [index for index, is_zero_entry in zip(indices, zero, strict=True) if not is_zero_entry]
     return _mismatch_message(d, wrt, shapes, stated, derived, bad) if bad else ""
 
 
