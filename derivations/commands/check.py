@@ -77,7 +77,8 @@ def run(args) -> int:
         print(f"\nFAILED {row.entry} / {row.wrt} ({row.check}):\n{row.message}")
     entries = len({row.entry for row in rows})
     verdict = "all passed" if not failed else f"{len(failed)} FAILED"
-    print(f"\n{len(rows)} checks of {entries} entries: {verdict} in {total:.1f} s")
+    noun = "entry" if entries == 1 else "entries"
+    print(f"\n{len(rows)} checks of {entries} {noun}: {verdict} in {total:.1f} s")
     return 1 if failed else 0
 
 
