@@ -134,22 +134,20 @@ transpose of numeric (a missing or extra transpose, or a swapped product order)
 
 from netlib.gradcheck.compare import compare_gradient, relative_error
 from netlib.gradcheck.engine import AUTO_FULL_MAX, SAFETY_FACTOR
-from netlib.gradcheck.entry_points import (
-    check_gradients,
-    check_layer,
-    check_model,
-    sample_away_from_kinks,
-)
-from netlib.gradcheck.report import ArgumentCheck, GradcheckReport
+from netlib.gradcheck.entry_points import check_gradients, check_layer, sample_away_from_kinks
+from netlib.gradcheck.localise import check_model, check_steps
+from netlib.gradcheck.report import ArgumentCheck, GradcheckReport, StepCheck
 
 __all__ = [
     "AUTO_FULL_MAX",
     "SAFETY_FACTOR",
     "ArgumentCheck",
     "GradcheckReport",
+    "StepCheck",
     "check_gradients",
     "check_layer",
     "check_model",
+    "check_steps",
     "compare_gradient",
     "relative_error",
     "sample_away_from_kinks",

@@ -1,9 +1,8 @@
 r"""The user-facing checks: plain functions, a netlib layer or loss, a whole model.
 
 Each builds a :class:`~netlib.gradcheck.engine.Problem` (the point, the
-forward map, the analytic VJPs) and hands it to the engine. A model and its
-loss are checked as one layer (``_ModelWithLoss``), so
-:func:`check_model` is :func:`check_layer` applied to the pair.
+forward map, the analytic VJPs) and hands it to the engine. Whole models and
+chains of steps are in :mod:`netlib.gradcheck.localise`.
 """
 
 from __future__ import annotations
@@ -16,7 +15,7 @@ import numpy as np
 from netlib.gradcheck.engine import Problem, as_float64, run
 from netlib.gradcheck.report import GradcheckReport
 
-__all__ = ["check_gradients", "check_layer", "check_model", "sample_away_from_kinks"]
+__all__ = ["check_gradients", "check_layer", "sample_away_from_kinks"]
 
 
 def sample_away_from_kinks(rng, shape, margin: float = 0.1, scale: float = 1.0) -> np.ndarray:
@@ -35,7 +34,8 @@ def sample_away_from_kinks(rng, shape, margin: float = 0.1, scale: float = 1.0) 
 
 def check_gradients(forward: Callable, backward: Callable, inputs: Mapping[str, np.ndarray],
                     *, wrt=None, rng=0, mode: str = "auto", directions: int = 2,
-                    upstream=None) -> GradcheckReport:
+                    upstream=None, bounds: Mapping[str, tuple] | None = None
+                    ) -> GradcheckReport:
     r"""Check a hand-written ``backward`` against finite differences of ``forward``.
 
     Parameters
@@ -59,6 +59,10 @@ def check_gradients(forward: Callable, backward: Callable, inputs: Mapping[str, 
     upstream : array, optional
         A fixed upstream gradient instead of a random one (for demonstrating
         what an all-ones ``g`` hides; never use it to verify).
+    bounds : dict of str to (low, high), optional
+        The open interval an argument must stay in (probabilities: ``(0, 1)``).
+        Steps shrink to keep :math:`p \pm h` inside; without bounds they also
+        shrink where ``forward`` raises or returns NaN or infinity.
 
     Returns
     -------
@@ -71,6 +75,11 @@ def check_gradients(forward: Callable, backward: Callable, inputs: Mapping[str, 
         if name not in inputs:
             raise KeyError(f"check_gradients: wrt names {name!r}, which is not among the "
                            f"inputs {list(inputs)}")
+    bounds = dict(bounds or {})
+    for name, bound in bounds.items():
+        if name not in names or len(tuple(bound)) != 2 or not bound[0] < bound[1]:
+            raise ValueError(f"check_gradients: expected bounds as name -> (low, high) with "
+                             f"low < high for arguments among {names}, got {name!r}: {bound!r}")
     # Differentiated arguments become private float64 copies; constants (targets,
     # integer labels) are passed as given.
     values = {name: as_float64(who, name, value) if name in names else value
@@ -91,7 +100,8 @@ def check_gradients(forward: Callable, backward: Callable, inputs: Mapping[str, 
                         f"gradient or a tuple, got {type(result).__name__}")
 
     sizes = {int(s) for v in values.values() for s in np.shape(v)}
-    problem = Problem(who, values, names, lambda: forward(**values), analytic, sizes)
+    problem = Problem(who, values, names, lambda: forward(**values), analytic, sizes,
+                      bounds=bounds, wrt_given=wrt is not None)
     return run(problem, np.random.default_rng(rng), mode, directions, upstream)
 
 
@@ -108,6 +118,8 @@ def check_layer(layer, x, *, target=None, rng=0, mode: str = "auto", directions:
         (a composite may list its parts in ``layers``, as a model does).
     x : array or tuple
         The input; a shape tuple draws it with :func:`sample_away_from_kinks`.
+        Integer inputs (an embedding's indices) are passed as given and not
+        differentiated.
     target : array, optional
         Required for a loss: checks ``x -> loss.forward(x, target)``.
     rng, mode, directions, upstream
@@ -127,7 +139,8 @@ def check_layer(layer, x, *, target=None, rng=0, mode: str = "auto", directions:
         x = sample_away_from_kinks(rng, x)
     who = layer.describe() if hasattr(layer, "describe") else type(layer).__name__
     work = _to_float64(layer)
-    values = {"x": as_float64(who, "x", x)}
+    indices = np.asarray(x).dtype.kind in "iub"       # integers: looked up, not differentiated
+    values = {"x": np.array(x, copy=True) if indices else as_float64(who, "x", x)}
     params = getattr(work, "params", {}) or {}
     values.update(params)                 # the layer's own arrays: perturbed in place
     is_loss = target is not None          # a loss maps (x, target) to a scalar
@@ -146,71 +159,15 @@ def check_layer(layer, x, *, target=None, rng=0, mode: str = "auto", directions:
         evaluate()
         _poison_grads(_parts(work))
         dx = work.backward(float(u)) if is_loss else work.backward(u)
-        result = {"x": np.array(dx, copy=True)}
+        result = {} if indices else {"x": np.array(dx, copy=True)}
         grads = getattr(work, "grads", {}) or {}
         result.update({key: np.array(grads[key], copy=True) for key in params if key in grads})
         return result
 
     sizes = {int(s) for s in values["x"].shape}
-    problem = Problem(who, values, list(values), evaluate, analytic, sizes)
+    wrt = [name for name in values if not (indices and name == "x")]
+    problem = Problem(who, values, wrt, evaluate, analytic, sizes)
     return run(problem, rng, mode, directions, upstream)
-
-
-def check_model(model, loss, x, target, *, rng=0, mode: str = "auto",
-                directions: int = 2) -> GradcheckReport:
-    r"""Check a whole ``Sequential`` model and its loss, end to end.
-
-    The function checked is :math:`(x, \theta) \mapsto L(\mathrm{model}(x; \theta), t)`
-    for the input and every parameter, named like ``model.parameters()``
-    (``"0.W"``, ``"2.b"``...). Model and loss are copied to float64. It is
-    :func:`check_layer` of the pair seen as one loss layer.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from netlib import Dense, MeanSquaredError, Sequential, Sigmoid
-    >>> rng = np.random.default_rng(0)
-    >>> model = Sequential([Dense(3, 4, rng=rng), Sigmoid(), Dense(4, 2, rng=rng)])
-    >>> report = check_model(model, MeanSquaredError(), rng.standard_normal((5, 3)),
-    ...                      rng.standard_normal((5, 2)))
-    >>> report.passed, [c.name for c in report.checks]
-    (True, ['x', '0.W', '0.b', '2.W', '2.b'])
-    """
-    return check_layer(_ModelWithLoss(model, loss), x, target=target, rng=rng, mode=mode,
-                       directions=directions)
-
-
-class _ModelWithLoss:
-    r"""A model and its loss as one loss layer, :math:`(x, t) \mapsto L(\mathrm{model}(x), t)`.
-
-    ``params`` and ``grads`` are the model's, keyed ``"<layer index>.<name>"``;
-    ``layers`` lists every part that may hold parameters (for the float64 copy
-    and the NaN-filled gradients).
-    """
-
-    def __init__(self, model, loss) -> None:
-        self.model, self.loss = model, loss
-
-    def describe(self) -> str:
-        return f"{self.model!r} with {self.loss!r}"
-
-    @property
-    def layers(self) -> list:
-        return [*self.model.layers, self.loss]
-
-    @property
-    def params(self) -> dict[str, np.ndarray]:
-        return self.model.parameters()
-
-    @property
-    def grads(self) -> dict[str, np.ndarray]:
-        return self.model.gradients()
-
-    def forward(self, x: np.ndarray, target) -> float:
-        return self.loss.forward(self.model.forward(x), target)
-
-    def backward(self, g: float) -> np.ndarray:
-        return self.model.backward(self.loss.backward(g))
 
 
 def _parts(obj) -> list:

@@ -12,8 +12,15 @@ people really write leave recognisable patterns:
 - :math:`a` all zeros or NaN: the gradient was never written;
 - :math:`a` equal to the diagonal part of :math:`J^\top u`: the coupling
   between entries (softmax) is missing;
-- a second difference of order :math:`h\,|\text{jump}|`: not a mistake in the
-  code but a kink within one step of the point.
+- :math:`a = u \odot f'(f(x))` where :math:`n = u \odot f'(x)` (an
+  entrywise map): the derivative evaluated at the output instead of the
+  input, e.g. :math:`\sigma'(a)` instead of :math:`\sigma'(z)`;
+- one-sided quotients whose gap does not shrink with the step: not a mistake
+  in the code but a kink within one step of the point
+  (:func:`netlib.gradcheck.ridders.kink_test`).
+
+No hint is given for a difference below the tolerance, nor a constant
+factor of 1 (an error that is no factor at all).
 
 These tests use a loose closeness (:func:`close`, 1e-6 of the scale): they
 only choose words; the verdict is always the derived tolerance's.
@@ -23,7 +30,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["close", "diagonal_hint", "factor_hint", "kink_hint", "shape_hint", "value_hint"]
+__all__ = ["close", "diagonal_hint", "factor_hint", "kink_hint", "missing_hint", "shape_hint",
+           "value_hint", "wrong_point_hint"]
 
 
 def close(a: np.ndarray, b: np.ndarray) -> bool:
@@ -77,6 +85,8 @@ def factor_hint(c: float, axis_sizes: set[int]) -> str:
     """Name the mistakes a constant factor ``analytic = c * numeric`` points to."""
     if not np.isfinite(c) or c == 0:
         return ""
+    if abs(c - 1) < 1e-3:
+        return ""              # no factor: the error is elsewhere (or is noise)
     text = f"analytic = {c:.6g} × numeric"
     if abs(c + 1) < 1e-6:
         return text + ": a sign error"
@@ -115,16 +125,70 @@ def diagonal_hint(jac: np.ndarray, u: np.ndarray, analytic: np.ndarray,
     return ""
 
 
-def kink_hint(second: float, h: float, error: float, index: tuple) -> str:
-    r"""Say so when the point is within one step ``h`` of a kink.
+def kink_hint(jump: float, h: float, error: float, index) -> str:
+    r"""Say so when a kink lies within one step ``h`` of the failing entry.
 
-    A kink within one step shows as a second difference
-    :math:`\varphi(p+h) - 2\varphi(p) + \varphi(p-h)` of order
-    :math:`h\,|\text{jump}|`, against :math:`h^2 |\varphi''|` for a smooth
-    function (see the package docstring); ``error`` is the failing entry's
-    :math:`|a - n|`, of the size of the jump.
+    ``jump`` is :func:`~netlib.gradcheck.ridders.kink_test`'s measure of the
+    jump of the derivative (``0`` for a smooth function); it explains the
+    failure when it is at least a tenth of the failing entry's ``error``.
     """
-    if abs(second) >= h * error:
+    if jump > 0 and jump >= 0.1 * error:
         return (f"the point is within one step (h = {h:.1e}) of a kink of the "
                 f"function at index {index}: check at points away from kinks")
     return ""
+
+
+def wrong_point_hint(problem, p: np.ndarray, analytic: np.ndarray, u: np.ndarray) -> str:
+    r"""For an entrywise map: is ``analytic`` the derivative taken at the output?
+
+    With :math:`y = f(x)` entry by entry, the right VJP is :math:`u \odot f'(x)`.
+    :math:`f'` at the points :math:`y` is measured by one central difference
+    of the whole array (entrywise maps do not mix entries),
+    :math:`f'(y) \approx (f(y + h) - f(y - h)) / 2h`; if ``analytic`` equals
+    :math:`u \odot f'(y)`, the derivative was evaluated at the wrong point.
+    """
+    keep = p.copy()
+    try:
+        y = np.array(problem.evaluate(), dtype=np.float64)
+        if y.shape != p.shape:
+            return ""
+        h = 6e-6 * np.maximum(1.0, np.abs(y))
+        p[...] = y + h
+        plus = np.array(problem.evaluate(), dtype=np.float64)
+        p[...] = y - h
+        minus = np.array(problem.evaluate(), dtype=np.float64)
+    except (ArithmeticError, ValueError):
+        return ""
+    finally:
+        p[...] = keep
+    at_output = u * (plus - minus) / (2 * h)
+    scale = float(np.max(np.abs(at_output), initial=0))
+    if scale > 0 and np.all(np.abs(analytic - at_output) <= 1e-4 * scale):
+        return ("analytic/numeric = f'(f(x))/f'(x): the derivative is evaluated at the "
+                "wrong point, at the output y = f(x) instead of the input x (e.g. σ'(a) "
+                "where σ'(z) = a(1 - a) was meant)")
+    return ""
+
+
+def missing_hint(name: str, returned, known, wrt_given: bool) -> str:
+    """Why no gradient came back for ``name``: a misspelt key, or a forgotten ``wrt=``.
+
+    ``returned`` are the keys backward gave, ``known`` the argument names.
+    """
+    keys = [key for key in (returned or ()) if isinstance(key, str)]
+    unknown = [key for key in keys if key not in known]
+
+    def bare(key: str) -> str:
+        return key.removeprefix("grad_").removeprefix("d_").removeprefix("d").lower()
+
+    for key in unknown:
+        if bare(key) == name.lower():
+            return (f"backward returned the unknown key {key!r}: gradients are keyed by "
+                    f"the argument's own name, {name!r}")
+    parts = []
+    if unknown:
+        parts.append(f"backward returned unknown keys {unknown} (arguments: {list(known)})")
+    if not wrt_given:
+        parts.append(f"if {name} is a constant (a target, labels), pass wrt= naming the "
+                     f"arguments to check")
+    return "; ".join(parts)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["SHOW_MAX", "ArgumentCheck", "GradcheckReport"]
+__all__ = ["SHOW_MAX", "ArgumentCheck", "GradcheckReport", "StepCheck"]
 
 #: Failing arguments up to this many entries are printed in full in the report.
 SHOW_MAX = 40
@@ -36,7 +36,8 @@ class ArgumentCheck:
         The two values at ``index`` (``<v, a>`` and the difference quotient in
         ``directional`` mode).
     error, tolerance : float
-        ``|analytic - numeric|`` and the derived bound it is held to.
+        ``|analytic - numeric|`` and the derived bound it is held to, in the
+        same (absolute) units; ``margin = error / tolerance`` passes when <= 1.
     rel_error : float
         :func:`~netlib.gradcheck.relative_error` of ``analytic`` against
         ``numeric``, :math:`|a - n| / |n|`.
@@ -67,6 +68,13 @@ class ArgumentCheck:
     jacobian: np.ndarray | None = field(default=None, repr=False)
     where: str = ""
 
+    @property
+    def margin(self) -> float:
+        """``error / tolerance``: at most 1 passes."""
+        if self.error == 0:
+            return 0.0
+        return self.error / self.tolerance if self.tolerance else float("inf")
+
     @classmethod
     def unusable(cls, name: str, shape: tuple, mode: str, hint: str,
                  analytic: np.ndarray | None = None,
@@ -81,20 +89,70 @@ class ArgumentCheck:
 
 
 @dataclass
+class StepCheck:
+    """The local check of one layer or step of a chain, at the point the chain gives it.
+
+    ``position`` counts from 0 in forward order; ``name`` is the layer's class
+    (or the step's function); ``report`` holds its argument checks.
+    """
+
+    position: int
+    name: str
+    report: GradcheckReport
+
+    @property
+    def passed(self) -> bool:
+        return self.report.passed
+
+    def summary(self) -> str:
+        """``"#1 Sigmoid: wrong x (margin 3e+04): hint"`` or ``"#0 Dense: ok"``."""
+        if self.passed:
+            return f"#{self.position} {self.name}: ok"
+        parts = []
+        for c in self.report.failures():
+            margin = "inf" if not np.isfinite(c.margin) else f"{c.margin:.2g}"
+            parts.append(f"{c.name} (margin {margin})" + (f": {c.hint}" if c.hint else ""))
+        return f"#{self.position} {self.name}: wrong " + "; ".join(parts)
+
+
+@dataclass
 class GradcheckReport:
     """All argument checks of one function; ``str()`` gives the table.
 
     ``reference`` names what the analytic gradient is compared with
-    (``"numeric"``: finite differences; ``"derived"``: SymPy).
+    (``"numeric"``: finite differences; ``"derived"``: SymPy). ``steps``
+    holds the layer-by-layer checks of a model or chain (localisation), in
+    forward order; :attr:`first_wrong` is the first that fails.
     """
 
     what: str
     checks: list[ArgumentCheck]
     reference: str = "numeric"
+    steps: list[StepCheck] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
-        return all(check.passed for check in self.checks)
+        return all(check.passed for check in self.checks) and \
+            all(step.passed for step in self.steps)
+
+    @property
+    def first_wrong(self) -> StepCheck | None:
+        """The first layer or step (forward order) whose local VJP is wrong."""
+        return next((step for step in self.steps if not step.passed), None)
+
+    def localisation(self) -> str:
+        """The layer-by-layer verdicts, one line each, and the first wrong one."""
+        if not self.steps:
+            return ""
+        lines = ["layer by layer (each local VJP at the point the forward pass gives it):"]
+        lines.extend("  " + step.summary() for step in self.steps)
+        first = self.first_wrong
+        if first is None:
+            lines.append("every local VJP is right")
+        else:
+            names = ", ".join(c.name for c in first.report.failures())
+            lines.append(f"first wrong: #{first.position} {first.name}, argument {names}")
+        return "\n".join(lines)
 
     def __getitem__(self, name: str) -> ArgumentCheck:
         """The check of argument ``name`` (its first failing one, if several)."""
@@ -108,6 +166,7 @@ class GradcheckReport:
                        f"{[c.name for c in self.checks]}")
 
     def failures(self) -> list[ArgumentCheck]:
+        """The failing rows (of the end-to-end check; steps have their own)."""
         return [check for check in self.checks if not check.passed]
 
     def raise_if_failed(self) -> None:
@@ -115,17 +174,34 @@ class GradcheckReport:
         if not self.passed:
             raise AssertionError(str(self))
 
+    @property
+    def formula(self) -> str:
+        """How the error, the tolerance and the margin of each row are defined."""
+        if self.reference == "numeric":
+            bound = "K ε^(2/3) (Γ + F/s) [+ 4 × Ridders' error estimate]"
+        else:
+            bound = "rtol × max|reference|"
+        return (f"error = |analytic − {self.reference}| at the worst entry; tolerance = "
+                f"{bound}, same units; margin = error / tolerance (passes when ≤ 1)")
+
     def __str__(self) -> str:
-        verdict = "passed" if self.passed else f"FAILED ({len(self.failures())} of " \
-                                               f"{len(self.checks)} arguments)"
-        lines = [f"gradient check of {self.what}: {verdict}"]
-        lines.extend(self._table())
+        if self.passed:
+            verdict = "passed"
+        elif self.failures():
+            verdict = f"FAILED ({len(self.failures())} of {len(self.checks)} arguments)"
+        else:
+            verdict = f"FAILED at #{self.first_wrong.position} {self.first_wrong.name}"
+        lines = [f"gradient check of {self.what}: {verdict}", self.formula]
+        if self.checks:
+            lines.extend(self._table())
+        if self.steps:
+            lines.append(self.localisation())
         for c in self.failures():
             label = f"{c.name} ({c.where})" if c.where else c.name
             if c.hint:
                 lines.append(f"hint for {label}: {c.hint}")
             if (c.analytic_array is not None and c.numeric_array is not None
-                    and max(c.analytic_array.size, c.numeric_array.size) <= SHOW_MAX):
+                    and self.first_wrong is None and max(c.analytic_array.size, c.numeric_array.size) <= SHOW_MAX):
                 lines.append(f"{label}, analytic | {self.reference}:")
                 lines.extend(_side_by_side(c.analytic_array, c.numeric_array))
         return "\n".join(lines)
@@ -137,16 +213,25 @@ class GradcheckReport:
         when some check says where it was taken."""
         wheres = any(c.where for c in self.checks)
         header = ("argument", *(("at",) if wheres else ()), "shape", "mode", "worst index",
-                  "analytic", self.reference, "rel. error", "tolerance", "ok")
+                  "analytic", self.reference, "error", "tolerance", "margin", "ok")
         rows = [header]
         for c in self.checks:
             rows.append((c.name, *((c.where,) if wheres else ()), str(c.shape), c.mode,
                          "-" if c.index is None else str(c.index),
-                         _number(c.analytic), _number(c.numeric), f"{c.rel_error:.2e}",
-                         f"{c.tolerance:.1e}", "yes" if c.passed else "NO"))
+                         _number(c.analytic), _number(c.numeric), f"{c.error:.2e}",
+                         f"{c.tolerance:.2e}", _margin(c), "yes" if c.passed else "NO"))
         widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
         return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
                 for row in rows]
+
+
+def _margin(check: ArgumentCheck) -> str:
+    """error / tolerance: at most 1 passes; ``inf`` when nothing could be compared."""
+    if check.error == 0:
+        return "0"
+    if not check.tolerance or not np.isfinite(check.error):
+        return "inf"
+    return f"{check.error / check.tolerance:.2g}"
 
 
 def _number(value: float) -> str:
