@@ -200,8 +200,10 @@ class GradcheckReport:
             label = f"{c.name} ({c.where})" if c.where else c.name
             if c.hint:
                 lines.append(f"hint for {label}: {c.hint}")
+            # Localised: the step's own report says what is wrong, not these arrays.
             if (c.analytic_array is not None and c.numeric_array is not None
-                    and self.first_wrong is None and max(c.analytic_array.size, c.numeric_array.size) <= SHOW_MAX):
+                    and self.first_wrong is None
+                    and max(c.analytic_array.size, c.numeric_array.size) <= SHOW_MAX):
                 lines.append(f"{label}, analytic | {self.reference}:")
                 lines.extend(_side_by_side(c.analytic_array, c.numeric_array))
         return "\n".join(lines)
