@@ -1,12 +1,25 @@
 # netlib: the two set-up commands of the README live here.
-#   make docs   build the site into _build/html (creates .venv, installs [docs])
-#   make test   ruff + the whole test suite          (creates .venv, installs [test])
+#   make docs   build the site into _build/html  (creates .venv, installs the lock)
+#   make test   ruff + the whole test suite       (creates .venv, installs the lock)
+#   make lock   re-solve requirements/lock.txt after a change to the dependencies
+#               in pyproject.toml (keeps every other pin); make lock-upgrade moves
+#               every pin to the newest release. See the README, "Set-up".
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check -q
 
-.PHONY: docs test venv clean browser-test system-deps browser-deps
+# One lock for the whole environment: the extras test, docs and bench (derive is
+# a subset), pip and the build backend setuptools, each pinned with its hashes.
+# Made by uv for CPython 3.11 on Linux x86_64, whatever machine runs `make lock`.
+LOCK      := requirements/lock.txt
+LOCK_IN   := requirements/lock.in
+UV_LOCK   := requirements/uv.txt
+UV        := $(VENV)/bin/uv
+UV_FLAGS  := --quiet --generate-hashes --python-version 3.11 --python-platform x86_64-unknown-linux-gnu
+INSTALLED := $(VENV)/.installed-from-lock
+
+.PHONY: docs test venv install clean browser-test system-deps browser-deps lock lock-upgrade
 
 # Debian packages (tools/system-deps.sh installs what is missing as root, or
 # says what to install and stops). Each target asks only for what it uses:
@@ -20,17 +33,26 @@ browser-deps:
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
-	$(PIP) install --upgrade pip
 
 venv: $(PY)
 
-test: $(PY) system-deps
-	$(PIP) install -e '.[test]'
+# Every package from the lock, hash-checked (pip refuses anything unpinned or
+# whose file does not match), then netlib itself, editable, with no dependency
+# resolution and built by the locked setuptools. Redone when the lock or
+# pyproject.toml changes.
+$(INSTALLED): $(LOCK) pyproject.toml | $(PY)
+	@$(PY) -c 'import sys; v = sys.version_info[:2]; v == (3, 11) or print(f"note: $(LOCK) is solved for Python 3.11; this venv has {v[0]}.{v[1]}")'
+	$(PIP) install --require-hashes -r $(LOCK)
+	$(PIP) install --no-deps --no-build-isolation -e .
+	@touch $@
+
+install: $(INSTALLED)
+
+test: $(INSTALLED) system-deps
 	$(PY) -m ruff check .
 	$(PY) -m pytest
 
-docs: $(PY) system-deps
-	$(PIP) install -e '.[docs]'
+docs: $(INSTALLED) system-deps
 	@start=$$(date +%s); \
 	$(PY) -m sphinx -j 2 -W --keep-going -T -b html -c . docs _build/html || exit 1; \
 	end=$$(date +%s); \
@@ -40,10 +62,24 @@ docs: $(PY) system-deps
 # Headless Chromium loads the built pages (run after `make docs`; needs the
 # Debian package chromium, which only this target asks for). Not part of
 # `make test`: it tests the built site.
-browser-test: $(PY) browser-deps
-	$(PIP) install -e '.[test]'
+browser-test: $(INSTALLED) browser-deps
 	@test -f _build/html/index.html || { echo "browser-test: no site in _build/html; run make docs first"; exit 1; }
 	$(PY) -m pytest tests/test_site.py -m browser -q
+
+# The lock tool, uv, is itself pinned with its hash in requirements/uv.txt.
+$(UV): $(UV_LOCK) | $(PY)
+	$(PIP) install --require-hashes -r $(UV_LOCK)
+	@touch $@
+
+# Needs PyPI. `make lock` keeps the pins already in the lock and solves only
+# what pyproject.toml or requirements/lock.in changed; `make lock-upgrade`
+# takes the newest releases of everything (the lock tool included).
+lock: $(UV)
+	$(UV) pip compile $(UV_FLAGS) pyproject.toml $(LOCK_IN) --extra test --extra docs --extra bench -o $(LOCK)
+
+lock-upgrade: $(UV)
+	$(UV) pip compile $(UV_FLAGS) --upgrade requirements/uv.in -o $(UV_LOCK)
+	$(UV) pip compile $(UV_FLAGS) --upgrade pyproject.toml $(LOCK_IN) --extra test --extra docs --extra bench -o $(LOCK)
 
 clean:
 	rm -rf _build .jupyter_cache

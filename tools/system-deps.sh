@@ -4,6 +4,7 @@
 #                          fashion-mnist), read by the data tests, the seed E page
 #                          and the benchmarks;
 #   chromium               headless browser for the test of the built site.
+# The README's Set-up lists them with the versions tested (dpkg-query -W NAME...).
 # Installs what is missing when run as root with apt-get (a fresh machine or CI);
 # otherwise names what is missing and fails, so nothing is silently skipped.
 set -euo pipefail
