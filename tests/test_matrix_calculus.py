@@ -21,9 +21,10 @@ from derivations.matrix_calculus import (
     derive,
 )
 from derivations.matrix_calculus.derive import candidate_value
-from derivations.matrix_calculus.evaluate import to_numpy, to_sympy
+from derivations.matrix_calculus.evaluate import to_sympy
 from derivations.matrix_calculus.expr import Binary, Call, Neg, Num, Transpose, to_text
 from derivations.matrix_calculus.identities import IDENTITIES, check_identity
+from derivations.matrix_calculus.numeric import to_numpy
 from derivations.matrix_calculus.parser import parse
 from derivations.matrix_calculus.shapes import sample_sizes
 
@@ -235,7 +236,9 @@ def test_package_imports_have_no_cycle():
 
 
 @pytest.mark.parametrize("text, column, words", [
-    ("X ** 2", 3, "'**'"),
+    ("X ^ 2", 3, "'^'"),
+    ("X ** Y", 6, "must be a number"),
+    ("matrix_power(X, 1.5)", 17, "integer"),
     ("X.shape", 3, ".T (transpose)"),
     ("tr(X) + foo(X)", 9, "unknown function 'foo'"),
     ("softmax(X, 1)", 1, "takes 1 argument"),
@@ -285,7 +288,57 @@ def test_cli_text_and_bad_input(capsys):
     out = capsys.readouterr().out
     assert "answer: A @ x + A.T @ x" in out and "FAIL" not in out
     assert main(["derive", "X ^ 2", "--wrt", "X"]) == 2
-    assert "column 3" in capsys.readouterr().out
+    captured = capsys.readouterr()
+    assert "column 3" in captured.err and captured.out == ""
+
+
+def test_cli_usage_errors_and_a_leading_minus(capsys):
+    # A negative seed is a usage error (argparse's exit 2), not a traceback.
+    with pytest.raises(SystemExit) as caught:
+        main(["derive", "tr(X)", "--wrt", "X", "--seed", "-1"])
+    assert caught.value.code == 2 and "non-negative" in capsys.readouterr().err
+    # An expression that starts with '-' is an expression, not an option.
+    assert main(["derive", "-tr(X)", "--wrt", "X"]) == 0
+    assert "answer: -eye_like(X)" in capsys.readouterr().out
+    assert main(["derive", "tr(Y)", "--wrt", "X", "--json"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and "does not occur" in json.loads(captured.err)["error"]
+
+
+# The language of issue 16: each question with the answer derive must confirm
+# (denominator layout) and print in its simplest form.
+LANGUAGE = [
+    ("sum(X ** 2)", "X", (), "2 * X"),
+    ("sum(X ** -1)", "X", (), "-X ** -2"),
+    ("tr(matrix_power(X, 3))", "X", (), "3 * matrix_power(X.T, 2)"),
+    ("sum(diag(x) @ A)", "x", ("x=nx1",), "diag(ones_like(A) @ A.T)"),
+    ("sum(diag(X) * a)", "X", ("a=nx1",), "diag(a)"),
+    ("logdet(X)", "X", (), "inv(X).T"),
+    ("sum(abs(X @ W))", "W", (), "X.T @ sign(X @ W)"),
+    ("sum(relu(X))", "X", (), "step(X)"),
+    ("norm1(A @ x)", "x", ("x=nx1",), "A.T @ sign(A @ x)"),
+    ("sum(adj(X) * A)", "X", (),
+     "det(X) * (sum(A * inv(X)) * inv(X).T - inv(X).T @ A @ inv(X).T)"),
+    ("sum(A / X)", "X", (), "-(A / X ** 2)"),
+    ("x.T @ ones", "x", ("x=nx1",), "ones"),
+    ("tr(X + 2 * eye)", "X", (), "eye_like(X)"),
+    ("-tr(X)", "X", (), "-eye_like(X)"),
+    ("sum(sign(X) * X)", "X", (), "sign(X)"),
+    # simplest form: like terms, no division by the softmax, no ones_like(sum)
+    ("tr(inv(X.T @ X))", "X", (), "-2 * (X @ matrix_power(inv(X.T @ X), 2))"),
+    ("sum(Y * log(softmax(Z)))", "Z", (), "Y - softmax(Z) * rowsum(Y)"),
+    ("sum(tanh(X @ W))", "W", (), "X.T @ (1 - tanh(X @ W) ** 2)"),
+    ("sum(1 / X)", "X", (), "-(1 / X ** 2)"),
+]
+
+
+@pytest.mark.parametrize("text, wrt, shapes, expected", LANGUAGE,
+                         ids=[f"{c[0]}|d{c[1]}" for c in LANGUAGE])
+def test_language_answers_are_confirmed_in_simplest_form(text, wrt, shapes, expected):
+    answer = derive(text, wrt, shapes, elementwise=False)
+    assert answer.confirmed, f"{text}: {answer.reason}"
+    assert to_text(answer.answer) == expected
+    assert to_text(parse(to_text(answer.answer), upstream=True)) == expected
 
 
 def _assert_matches_finite_differences(answer, seed):

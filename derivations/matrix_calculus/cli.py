@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
+import sys
 import textwrap
 
 from .derive import LAYOUTS, derive
 from .errors import MatrixCalculusError
 from .expr import to_latex, to_text
-from .functions import FUNCTIONS
+from .language import help_text
 from .shapes import describe
 
 HELP = "answer d/dNAME of a matrix expression, confirmed before it is printed"
@@ -17,32 +19,33 @@ HELP = "answer d/dNAME of a matrix expression, confirmed before it is printed"
 DESCRIPTION = """\
 Differentiate EXPR with respect to the variable NAME.
 
-The language: names (matrices, column vectors, scalars), numbers, @ (matrix
-product), * and / (elementwise, broadcasting a scalar, a column or a row),
-+, -, .T, and the functions:
-{functions}.
-Row-wise: softmax, log_softmax, logsumexp.  vec flattens row by row
-(np.ravel's C order, as everywhere in the project); vec_columns stacks the
-columns (the Matrix Cookbook's vec); unvec_like and unvec_columns_like undo
-them.  A name is a matrix of unknown size unless --shape says otherwise
-(x=nx1 for a column, a=scalar for a number); sizes are inferred from how
-names are combined.
+The language (names are matrices, columns or scalars; sizes are inferred
+from how names are combined, or given with --shape: x=nx1 for a column,
+a=scalar for a number; vec is row-major, np.ravel's C order, as everywhere
+in the project):
+
+{language}
+
+An expression that starts with '-' is read as an expression ('-tr(X)').
 
 Scalar EXPR: the answer is the gradient.  In denominator layout (the
 default, and the project's convention) it has NAME's shape; in numerator
 layout (the layout of the project's Jacobians, J[i, j] = dy_i/dx_j) it is
-its transpose.  Matrix-valued EXPR: the answer is the
-vector-Jacobian product with an upstream gradient G of EXPR's shape,
-J^T vec(G) reshaped to NAME's shape (the same in both layouts).
+its transpose.  A column EXPR of a column NAME: the answer is the Jacobian
+as a matrix expression when the rules give one (d(A @ x)/dx is A in
+numerator layout, A.T in denominator layout), with the VJP beside it.  Other
+matrix-valued EXPR: the answer is the vector-Jacobian product (VJP) with an
+upstream gradient G of EXPR's shape, J^T vec(G) reshaped to NAME's shape
+(the same in both layouts), and derive says that it is a VJP.
 
 An answer is printed only once it matched the explicit SymPy Jacobian and
 central finite differences (netlib.gradcheck, whose step and tolerance are
 derived from the sizes of the function and of its gradient) at two random
-points; otherwise derive says so
-and prints the elementwise result.  Sizes no --shape fixes are left symbolic
-and drawn at random for each point, distinct from one another (so shapes are
-non-square unless the expression makes them square) and different at the two
-points; when --shape fixes every size, both points have those sizes.
+points; otherwise derive says so and prints the elementwise result.  Sizes
+no --shape fixes are left symbolic and drawn at random for each point,
+distinct from one another (so shapes are non-square unless the expression
+makes them square) and different at the two points; when --shape fixes
+every size, both points have those sizes.
 """
 
 EPILOG = """\
@@ -54,13 +57,31 @@ examples:
 """
 
 
+def seed_type(text: str) -> int:
+    """``--seed``: a non-negative integer (numpy's generators take no negative seed)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {value}")
+    return value
+
+
+#: Arguments that start with '-' but are expressions, not options: argparse
+#: takes what this matches for a positional (it is its hook for negative
+#: numbers). An option is '-' and letters, digits, '-' or '_' only; an
+#: expression such as '-tr(X)' or '-x.T @ x' has some other character.
+_EXPRESSION_WITH_MINUS = re.compile(r"^-\d+$|^-\d*\.\d+$|^-(?!-?[A-Za-z0-9_-]*(=|$))")
+
+
 def register(subparsers) -> None:
     """Add the ``derive`` subcommand."""
     parser = subparsers.add_parser(
-        "derive", help=HELP, description=DESCRIPTION.format(
-            functions=textwrap.fill(", ".join(FUNCTIONS), 76, initial_indent="  ",
-                                    subsequent_indent="  ")),
+        "derive", help=HELP, description=DESCRIPTION.format(language=help_text()),
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    # '-tr(X)' is an expression: see _EXPRESSION_WITH_MINUS ('-X' needs '-- -X').
+    parser._negative_number_matcher = _EXPRESSION_WITH_MINUS
     parser.add_argument("expr", metavar="EXPR", help="the expression, e.g. 'tr(A @ X @ B)'")
     parser.add_argument("--wrt", required=True, metavar="NAME", help="the variable")
     parser.add_argument("--shape", action="append", default=[], metavar="NAME=RxC",
@@ -71,7 +92,8 @@ def register(subparsers) -> None:
     parser.add_argument("--latex", action="store_true", help="print the answer as LaTeX")
     parser.add_argument("--json", action="store_true",
                         help="print answer, layout, shapes and every check as JSON")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the random checks")
+    parser.add_argument("--seed", type=seed_type, default=0,
+                        help="seed of the random checks (a non-negative integer)")
     parser.set_defaults(run=run)
 
 
@@ -80,22 +102,32 @@ def run(args) -> int:
     try:
         answer = derive(args.expr, args.wrt, args.shape, layout=args.layout, seed=args.seed)
     except MatrixCalculusError as error:
-        if args.json:
-            print(json.dumps({"error": str(error)}, indent=2))
-        else:
-            print(str(error))
+        # Errors go to stderr (stdout carries only answers), as JSON with --json.
+        shown = json.dumps({"error": str(error)}, indent=2) if args.json else str(error)
+        print(shown, file=sys.stderr)
         return 2
     if args.json:
         print(json.dumps(answer.as_dict(), indent=2, ensure_ascii=False))
         return 0 if answer.confirmed else 1
     p = answer.problem
-    what = (f"gradient, {args.layout} layout" if p.is_scalar
-            else f"VJP with upstream G of shape {describe(p.output_shape)}")
+    show = to_latex if args.latex else to_text
+    if p.is_scalar:
+        what = f"gradient, {args.layout} layout"
+    elif answer.jacobian is not None:
+        what = (f"Jacobian, {args.layout} layout: "
+                + ("J[i, j] = dy_i/dx_j" if args.layout == "numerator" else "J^T, x's rows"))
+    else:
+        what = f"VJP with upstream G of shape {describe(p.output_shape)}"
     print(f"d/d{p.wrt} of {to_text(p.expr)}   ({what})")
     print("shapes: " + ", ".join(f"{k}: {v}" for k, v in p.shapes().items()))
-    if answer.confirmed:
-        shown = to_latex(answer.answer) if args.latex else to_text(answer.answer)
-        print(f"answer: {shown}")
+    if answer.confirmed and answer.jacobian is not None:
+        print(f"answer: {show(answer.jacobian[args.layout == 'numerator'])}")
+        print(f"VJP with upstream G: {show(answer.denominator)}")
+    elif answer.confirmed:
+        print(f"answer: {show(answer.answer)}")
+        if not p.is_scalar:
+            print("(a VJP: the Jacobian of a matrix output, or of a matrix variable, has "
+                  "four indices and no matrix expression)")
     else:
         print(f"no closed form confirmed: {answer.reason}")
         if answer.elementwise is not None:
@@ -103,7 +135,7 @@ def run(args) -> int:
             print(f"elementwise result at {sizes}:")
             for i in range(answer.elementwise.rows):
                 print("  " + "  |  ".join(str(v) for v in answer.elementwise.row(i)))
-    for check in answer.confirmations:
+    for check in answer.confirmations + answer.jacobian_checks:
         sizes = ", ".join(f"{k} {r}×{c}" for k, (r, c) in check.sizes.items())
         status = "ok  " if check.passed else "FAIL"
         if check.measure == "absolute":

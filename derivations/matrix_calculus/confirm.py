@@ -41,8 +41,9 @@ import sympy
 from netlib.gradcheck import check_gradients, relative_error
 
 from .errors import MatrixCalculusError
-from .evaluate import to_numpy, to_sympy
-from .expr import Binary, Call, Node, subtrees
+from .evaluate import to_sympy
+from .expr import Binary, Call, Node, constant_kind, subtrees
+from .numeric import to_numpy
 
 __all__ = [
     "FD_METHOD",
@@ -52,6 +53,7 @@ __all__ = [
     "Confirmation",
     "DomainError",
     "distance_to_pole",
+    "explicit_jacobian",
     "explicit_jacobian_vjp",
     "finite_difference_check",
     "jacobian_confirmation",
@@ -66,6 +68,12 @@ JACOBIAN_TOLERANCE = 1e-9
 #: exceeds the tolerance ``K·ε^(2/3)·a/x²`` (``K = 100``) once ``|x| < 0.1``;
 #: at ``0.3`` it is a ninth of it.
 POLE_MARGIN = 0.3
+#: The points stay this far from a kink (the 0 of abs, sign, relu, step,
+#: norm1).  Each side of a kink is linear, so there is no truncation error to
+#: bound: the margin only has to exceed the difference step, ``ε^(1/3)·|x|
+#: ≈ 6e-6·|x|``, so that no difference straddles the kink.
+KINK_MARGIN = 1e-3
+_KINKS = ("abs", "sign", "relu", "step", "norm1")
 JACOBIAN_METHOD = "explicit Jacobian (SymPy)"
 FD_METHOD = "central differences (netlib.gradcheck, h = ε^(1/3)·max(1, |x|))"
 
@@ -115,18 +123,30 @@ def distance_to_pole(expr: Node, values: dict) -> float:
     """How close ``values`` come to a pole of ``expr`` or of its gradient.
 
     The smallest of: ``|d|`` over every denominator ``d`` of ``/``, ``|x|``
-    under ``log`` and ``sqrt``, the norm under ``norm2``, and the smallest
-    singular value of a matrix under ``inv``; ``inf`` where there is none.
+    under ``log``, ``sqrt`` and a negative or fractional power, the norm
+    under ``norm2``, the smallest singular value of a matrix under ``inv``,
+    ``logdet`` and ``adj``, and ``|x|`` under a kink (``abs``, ``relu``, ...)
+    scaled by ``POLE_MARGIN / KINK_MARGIN``; ``inf`` where there is none.
     """
     nearest = float("inf")
     for node in subtrees(expr):
         if isinstance(node, Binary) and node.op == "/":
             distance = np.min(np.abs(to_numpy(node.right, values)))
+        elif (isinstance(node, Call) and node.fn == "log" and isinstance(node.args[0], Call)
+              and node.args[0].fn in ("softmax", "exp")):
+            continue  # read as log_softmax and as the identity: no pole
         elif isinstance(node, Call) and node.fn in ("log", "sqrt", "norm2"):
             watched = node if node.fn == "norm2" else node.args[0]
             distance = np.min(np.abs(to_numpy(watched, values)))
-        elif isinstance(node, Call) and node.fn == "inv":
+        elif isinstance(node, Binary) and node.op == "**" and not (
+                node.right.value >= 1 and float(node.right.value).is_integer()):
+            distance = np.min(np.abs(to_numpy(node.left, values)))  # x ** -1, x ** 0.5
+        elif isinstance(node, Call) and node.fn in ("inv", "logdet", "adj"):
             distance = np.min(np.linalg.svd(to_numpy(node.args[0], values), compute_uv=False))
+        elif isinstance(node, Call) and node.fn in _KINKS:
+            # scaled so that the kink margin compares with the pole margin
+            distance = np.min(np.abs(to_numpy(node.args[0], values))) * (
+                POLE_MARGIN / KINK_MARGIN)
         else:
             continue
         nearest = min(nearest, float(distance))
@@ -148,6 +168,10 @@ def sample_point(expr: Node, concrete: dict, rng: np.random.Generator, tries: in
     for attempt in range(tries):
         values = {}
         for name, (rows, cols) in concrete.items():
+            kind = constant_kind(name)
+            if kind is not None:  # ones and eye are constants, not random
+                values[name] = np.ones((rows, cols)) if kind == "ones" else np.eye(rows)
+                continue
             if attempt < tries // 2:
                 block = rng.standard_normal((rows, cols))
             else:
@@ -168,7 +192,13 @@ def sample_point(expr: Node, concrete: dict, rng: np.random.Generator, tries: in
 
 
 def explicit_jacobian_vjp(expr: Node, wrt: str, values: dict, G: np.ndarray) -> np.ndarray:
-    """``J^T vec(G)`` from SymPy's explicit Jacobian, at ``values``.
+    """``J^T vec(G)`` from SymPy's explicit Jacobian, at ``values``."""
+    g = np.asarray(G, dtype=float).reshape(-1)
+    return (explicit_jacobian(expr, wrt, values).T @ g).reshape(values[wrt].shape)
+
+
+def explicit_jacobian(expr: Node, wrt: str, values: dict) -> np.ndarray:
+    """SymPy's explicit Jacobian at ``values``, numerator layout (outputs index rows).
 
     The Jacobian is assembled one column at a time: column ``k`` is
     ``Matrix.jacobian`` of the flattened output with respect to a symbol
@@ -178,11 +208,10 @@ def explicit_jacobian_vjp(expr: Node, wrt: str, values: dict, G: np.ndarray) -> 
     has thousands of terms).
     """
     rows, cols = values[wrt].shape
-    t = sympy.Symbol("t")
+    t = sympy.Symbol("t", real=True)  # real: abs and sign differentiate as on the reals
     inputs = {name: sympy.Matrix(v.tolist()).applyfunc(sympy.Float)
               for name, v in values.items() if name != wrt}
     base = sympy.Matrix(values[wrt].tolist()).applyfunc(sympy.Float)
-    g = np.asarray(G, dtype=float).reshape(-1)
     columns = []
     for k in range(rows * cols):
         moved = base.copy()
@@ -194,7 +223,7 @@ def explicit_jacobian_vjp(expr: Node, wrt: str, values: dict, G: np.ndarray) -> 
     jacobian = np.array(columns).T  # numerator layout: outputs index rows
     if np.max(np.abs(jacobian.imag), initial=0.0) > 1e-12 * max(1.0, np.max(np.abs(jacobian))):
         raise ValueError("derive: the explicit Jacobian is complex at the sampled point")
-    return (jacobian.real.T @ g).reshape(rows, cols)
+    return jacobian.real
 
 
 def finite_difference_check(expr: Node, wrt: str, values: dict, backward: Callable,

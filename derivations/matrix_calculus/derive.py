@@ -30,16 +30,19 @@ import numpy as np
 import sympy
 
 from . import confirm
+from .checks import candidate_value, confirm_candidates, confirm_jacobian, size_sets
+from .dims import Dim
 from .errors import MatrixCalculusError, ShapeError
-from .evaluate import to_numpy, to_sympy
-from .expr import Call, Name, Node, Num, names_in, subtrees, to_latex, to_text
+from .evaluate import to_sympy
+from .expr import Call, Name, Node, Num, constant_kind, names_in, subtrees, to_latex, to_text
 from .functions import NoRule
+from .jacobian import IDENTITY
 from .parser import parse
-from .shapes import ShapeEnv, describe, infer, parse_shape_spec, sample_sizes
-from .vjp import candidate_vjp, simplify, transpose_of
+from .shapes import ShapeEnv, describe, infer, parse_shape_spec
+from .vjp import candidate_vjp, jacobian_forms, simplify, transpose_of
 
-__all__ = ["LAYOUTS", "Answer", "Problem", "confirm_candidates", "derive", "prepare",
-           "size_sets"]
+__all__ = ["LAYOUTS", "Answer", "Problem", "candidate_value", "confirm_candidates", "derive",
+           "prepare", "size_sets"]
 
 LAYOUTS = ("denominator", "numerator")
 #: Inputs larger than this (entries in all) get no printed elementwise result.
@@ -68,7 +71,7 @@ class Problem:
     def shapes(self) -> dict[str, str]:
         """Variable name -> its shape as text (``'m×n'``, ``'rows(X)×3'``)."""
         return {name: describe(self.env.shape_of(name)) for name in sorted(self.env.variables)
-                if name != "G"}
+                if name != "G" and constant_kind(name) is None}
 
 
 def prepare(text: str, wrt: str, shapes=()) -> Problem:
@@ -97,6 +100,12 @@ def prepare(text: str, wrt: str, shapes=()) -> Problem:
         raise ShapeError(f"derive: --shape names {', '.join(unused)}, which the expression "
                          "does not use")
     subtree_shapes: dict = {}
+    infer(expr, env, {})
+    # A size only the constants ones and eye carry is 1: x.T @ ones is a number.
+    user = env.free_sizes([env.shape_of(n) for n in env.variables if not constant_kind(n)])
+    for size in env.free_sizes([env.shape_of(n) for n in env.variables if constant_kind(n)]):
+        if size not in user:
+            env.bindings[size] = Dim(1)
     output = infer(expr, env, subtree_shapes)
     _check_explicit_cost(expr, subtree_shapes)
     return Problem(text, expr, wrt, env, subtree_shapes, output)
@@ -132,6 +141,8 @@ class Answer:
     reason: str = ""  # why there is no confirmed closed form
     elementwise: sympy.Matrix | None = None
     elementwise_sizes: dict | None = None
+    jacobian: tuple | None = None  # (denominator, numerator) matrix expressions
+    jacobian_checks: list = field(default_factory=list)
 
     @property
     def kind(self) -> str:
@@ -167,6 +178,12 @@ class Answer:
         }
         if not p.is_scalar:
             out["upstream"] = f"G ({describe(p.output_shape)})"
+            out["jacobian"] = None if self.jacobian is None else {
+                "denominator": to_text(self.jacobian[0]),
+                "numerator": to_text(self.jacobian[1]),
+                "answer": to_text(self.jacobian[self.layout == "numerator"]),
+                "answer_latex": to_latex(self.jacobian[self.layout == "numerator"]),
+                "confirmations": [c.as_dict() for c in self.jacobian_checks]}
         if not self.confirmed:
             out["reason"] = self.reason
             if self.elementwise is not None:
@@ -177,71 +194,6 @@ class Answer:
         return out
 
 
-def size_sets(problem: Problem, rng: np.random.Generator) -> list[dict]:
-    """Two draws of the free sizes, each all distinct, the second unlike the first."""
-    shapes = [problem.env.shape_of(n) for n in problem.env.variables]
-    free = problem.env.free_sizes([*shapes, problem.output_shape])
-    first = sample_sizes(free, rng)
-    second = sample_sizes(free, rng, avoid=first)
-    return [first, second]
-
-
-def confirm_candidates(problem: Problem, candidates: list, rng: np.random.Generator,
-                       numerators: list | None = None) -> list[list]:
-    """Check each candidate (variable-shaped) at two random points and sizes.
-
-    At each point: the explicit Jacobian (computed once, shared by all
-    candidates), netlib's finite-difference check of the candidate, and, for
-    a scalar with a numerator-layout form, that form against the transpose.
-    Returns one list of :class:`confirm.Confirmation` per candidate.
-    """
-    numerators = numerators or [None] * len(candidates)
-    results: list[list] = [[] for _ in candidates]
-    env = problem.env
-    for sizes in size_sets(problem, rng):
-        concrete = {name: env.concrete(env.shape_of(name), sizes)
-                    for name in env.variables if name != "G"}
-        values = confirm.sample_point(problem.expr, concrete, rng)
-        out_shape = env.concrete(problem.output_shape, sizes)
-        G = np.ones((1, 1)) if problem.is_scalar else rng.standard_normal(out_shape)
-        reference = confirm.explicit_jacobian_vjp(problem.expr, problem.wrt, values, G)
-        for found, candidate, numerator in zip(results, candidates, numerators, strict=True):
-            value = candidate_value(problem, candidate, values, G)
-            found.append(confirm.jacobian_confirmation(value, reference, concrete))
-            found.append(confirm.finite_difference_check(
-                problem.expr, problem.wrt, values,
-                lambda g, point, c=candidate: candidate_value(problem, c, point, g),
-                rng, concrete)[0])
-            if numerator is not None:
-                transposed = candidate_value(problem, numerator, values, G, transposed=True)
-                found.append(confirm.jacobian_confirmation(
-                    transposed.T, value, concrete,
-                    "numerator layout = transpose of denominator layout"))
-    return results
-
-
-def candidate_value(problem: Problem, candidate: Node, values: dict, G: np.ndarray,
-                    transposed: bool = False) -> np.ndarray:
-    """The candidate VJP at the point ``values`` with upstream ``G``.
-
-    A scalar question's candidate was built for ``G = 1``; it is scaled by
-    ``G`` here.  A ``1×1`` value (an answer such as ``0``) is spread to the
-    variable's shape; a value that cannot be evaluated is all NaN; a value of
-    another shape is returned as it is (the checks reject it, and netlib's
-    says whether it is the transpose).
-    """
-    shape = values[problem.wrt].shape
-    shape = shape[::-1] if transposed else shape
-    try:
-        with np.errstate(all="ignore"):
-            value = np.asarray(to_numpy(candidate, {**values, "G": G}), dtype=float)
-            if problem.is_scalar:
-                value = value * np.asarray(G, dtype=float).reshape(())
-    except _EVALUATION_ERRORS:
-        return np.full(shape, np.nan)
-    return np.broadcast_to(value, shape) if value.shape == (1, 1) else value
-
-
 def _elementwise(problem: Problem, sizes: dict) -> tuple[sympy.Matrix, dict]:
     """The gradient (or VJP) entry by entry, on symbol matrices of one size."""
     env = problem.env
@@ -249,6 +201,10 @@ def _elementwise(problem: Problem, sizes: dict) -> tuple[sympy.Matrix, dict]:
                 for name in env.variables if name != "G"}
     symbols = {name: sympy.Matrix(r, c, lambda i, j, n=name: sympy.Symbol(f"{n}_{i}_{j}"))
                for name, (r, c) in concrete.items()}
+    for name, (r, c) in concrete.items():
+        kind = constant_kind(name)
+        if kind is not None:
+            symbols[name] = sympy.ones(r, c) if kind == "ones" else sympy.eye(r)
     out = to_sympy(problem.expr, symbols)
     flat = out.reshape(out.rows * out.cols, 1)
     target = symbols[problem.wrt]
@@ -261,6 +217,21 @@ def _elementwise(problem: Problem, sizes: dict) -> tuple[sympy.Matrix, dict]:
                          lambda i, j: sympy.Symbol(f"G_{i // out.cols}_{i % out.cols}"))
     vjp = (jacobian.T * g).reshape(target.rows, target.cols)
     return vjp, concrete
+
+
+def _add_jacobian(answer: Answer, env: ShapeEnv, rng: np.random.Generator) -> None:
+    """For a column of a column: the Jacobian as a matrix expression, if the
+    confirmed VJP has the form ``M @ G`` and ``M`` passes its own checks."""
+    p = answer.problem
+    wrt_cols = p.env.shape_of(p.wrt)[1]
+    if not (p.output_shape[1].is_one and wrt_cols.is_one):
+        return
+    forms = jacobian_forms(answer.denominator, env)
+    if forms is None:
+        return
+    checks = confirm_jacobian(p, forms, IDENTITY.id, rng)
+    if all(c.passed for c in checks):
+        answer.jacobian, answer.jacobian_checks = forms, checks
 
 
 def derive(text: str, wrt: str, shapes=(), layout: str = "denominator", seed: int = 0,
@@ -318,6 +289,8 @@ def derive(text: str, wrt: str, shapes=(), layout: str = "denominator", seed: in
     else:
         if all(c.passed for c in answer.confirmations):
             answer.denominator, answer.numerator = candidate, numerator
+            if not problem.is_scalar:
+                _add_jacobian(answer, env, rng)
         else:
             failed = [c for c in answer.confirmations if not c.passed]
             answer.reason = ("derive: the closed-form candidate failed "

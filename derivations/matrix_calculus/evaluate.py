@@ -1,54 +1,40 @@
-"""Evaluate an expression tree on concrete values: numpy or explicit SymPy.
+"""Evaluate an expression tree on explicit SymPy matrices (no numpy here).
 
-``to_numpy`` computes with 2-D float64 arrays (finite differences, and the
-value of a candidate answer); ``to_sympy`` computes with explicit
-``sympy.Matrix`` objects whose entries may be symbols (the explicit
-Jacobian).  Both follow the language's broadcasting rule for ``* / + -``.
+``to_sympy`` computes with explicit ``sympy.Matrix`` objects whose entries
+may be symbols (the explicit Jacobian), following the language's
+broadcasting rule for ``* / + - **``.  ``walk`` is the one bottom-up
+evaluator; ``numeric.to_numpy`` runs it with numpy's functions.
 """
 
 from __future__ import annotations
 
-import numpy as np
 import sympy
 
 from .expr import Call, Name, Neg, Node, Num, Transpose
 from .functions import FUNCTIONS
 
-__all__ = ["to_numpy", "to_sympy"]
+__all__ = ["SYMPY", "to_sympy", "walk"]
+
+#: name -> SymPy function on explicit matrices.
+SYMPY = {name: spec.sympy for name, spec in FUNCTIONS.items()}
 
 
-def _walk(node: Node, values: dict, number, function: str, binary):
+def walk(node: Node, values: dict, number, functions: dict, binary):
     """Evaluate ``node`` bottom-up: leaves from ``values`` and ``number``, each
-    call by the ``function`` attribute (``"numpy"``, ``"sympy"``) of its
-    :class:`FunctionSpec`, each binary operator by ``binary(op, left, right)``."""
+    call by ``functions[name]``, each binary operator by ``binary(op, left, right)``."""
     if isinstance(node, Name):
         return values[node.id]
     if isinstance(node, Num):
         return number(node.value)
     if isinstance(node, Neg):
-        return -_walk(node.arg, values, number, function, binary)
+        return -walk(node.arg, values, number, functions, binary)
     if isinstance(node, Transpose):
-        return _walk(node.arg, values, number, function, binary).T
+        return walk(node.arg, values, number, functions, binary).T
     if isinstance(node, Call):
-        args = [_walk(a, values, number, function, binary) for a in node.args]
-        return getattr(FUNCTIONS[node.fn], function)(*args)
-    return binary(node.op, _walk(node.left, values, number, function, binary),
-                  _walk(node.right, values, number, function, binary))
-
-
-_NUMPY_OPS = {"@": np.matmul, "*": np.multiply, "/": np.divide, "+": np.add,
-              "-": np.subtract}
-
-
-def to_numpy(node: Node, values: dict) -> np.ndarray:
-    """The value of ``node`` with ``values[name]`` 2-D float arrays.
-
-    >>> from derivations.matrix_calculus.parser import parse
-    >>> to_numpy(parse("x.T @ x"), {"x": np.array([[3.0], [4.0]])})
-    array([[25.]])
-    """
-    return _walk(node, values, lambda v: np.array([[v]]), "numpy",
-                 lambda op, left, right: _NUMPY_OPS[op](left, right))
+        args = [walk(a, values, number, functions, binary) for a in node.args]
+        return functions[node.fn](*args)
+    return binary(node.op, walk(node.left, values, number, functions, binary),
+                  walk(node.right, values, number, functions, binary))
 
 
 def _broadcast(a: sympy.Matrix, b: sympy.Matrix) -> tuple[sympy.Matrix, sympy.Matrix]:
@@ -77,6 +63,8 @@ def _sympy_binary(op: str, left: sympy.Matrix, right: sympy.Matrix) -> sympy.Mat
         return left - right
     if op == "*":
         return left.multiply_elementwise(right)
+    if op == "**":
+        return sympy.Matrix(left.rows, left.cols, lambda i, j: left[i, j] ** right[i, j])
     return sympy.Matrix(left.rows, left.cols, lambda i, j: left[i, j] / right[i, j])
 
 
@@ -87,4 +75,4 @@ def to_sympy(node: Node, values: dict) -> sympy.Matrix:
     >>> x = sympy.Matrix(sympy.symbols("x0 x1")); to_sympy(parse("x.T @ x"), {"x": x})
     Matrix([[x0**2 + x1**2]])
     """
-    return _walk(node, values, _sympy_number, "sympy", _sympy_binary)
+    return walk(node, values, _sympy_number, SYMPY, _sympy_binary)

@@ -24,6 +24,8 @@ __all__ = [
     "Node",
     "Num",
     "Transpose",
+    "constant_kind",
+    "is_scalar_node",
     "names_in",
     "subtrees",
     "to_latex",
@@ -33,9 +35,29 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Name:
-    """A variable: a matrix, a column vector or a scalar, by its shape."""
+    """A variable: a matrix, a column vector or a scalar, by its shape.
+
+    The constants ``ones`` and ``eye`` are names too, one per occurrence
+    (``ones.1``, ``eye.2``: a dot no user's name can hold), each with its own
+    inferred shape and filled with ones or the identity wherever the
+    expression is evaluated; they print as ``ones`` and ``eye``.
+    """
 
     id: str
+
+
+#: The constants of the language, whose shapes are inferred from where they stand.
+CONSTANTS = ("ones", "eye")
+
+
+def constant_kind(name: str) -> str | None:
+    """``"ones"`` or ``"eye"`` for a constant's occurrence name, else ``None``.
+
+    >>> constant_kind("eye.2"), constant_kind("X")
+    ('eye', None)
+    """
+    kind = name.split(".")[0]
+    return kind if "." in name and kind in CONSTANTS else None
 
 
 @dataclass(frozen=True)
@@ -61,11 +83,11 @@ class Transpose:
 
 @dataclass(frozen=True)
 class Binary:
-    """``left op right`` with ``op`` one of ``@ * / + -``.
+    """``left op right`` with ``op`` one of ``@ * / + - **``.
 
     ``@`` is the matrix product; ``* / + -`` are elementwise and broadcast a
     scalar (1×1), a column (r×1) or a row (1×c) against a matrix, as numpy
-    does with 2-D arrays.
+    does with 2-D arrays; ``**`` is the elementwise power by a number.
     """
 
     op: str
@@ -85,8 +107,8 @@ Node = Name | Num | Neg | Transpose | Binary | Call
 
 # Binding strength for printing; a child binding less tightly than its parent
 # gets parentheses.  Same table as Python's, which the parser reuses.
-_PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2, "@": 2}
-_NEG, _POSTFIX, _ATOM = 3, 4, 5
+_PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2, "@": 2, "**": 4}
+_NEG, _POSTFIX, _ATOM = 3, 5, 6
 
 
 def _precedence(node: Node) -> int:
@@ -114,7 +136,7 @@ def to_text(node: Node) -> str:
     'A.T @ (x + 1)'
     """
     if isinstance(node, Name):
-        return node.id
+        return constant_kind(node.id) or node.id
     if isinstance(node, Num):
         return _format_number(node.value)
     if isinstance(node, Neg):
@@ -129,6 +151,9 @@ def to_text(node: Node) -> str:
         return f"{node.fn}({', '.join(to_text(a) for a in node.args)})"
     mine = _PRECEDENCE[node.op]
     left = to_text(node.left)
+    if node.op == "**":  # right-associative, and -x ** 2 is -(x ** 2): group the base
+        base = left if _precedence(node.left) > mine else f"({left})"
+        return f"{base} ** {to_text(node.right)}"
     if _precedence(node.left) < mine:
         left = f"({left})"
     right = to_text(node.right)
@@ -159,7 +184,18 @@ _LATEX_FUNCTIONS = {
     "vec_columns": r"\operatorname{vec}_{\mathrm{col}}",
     "ones_like": r"\mathbf{1}",
     "eye_like": r"I",
+    "logdet": r"\log\det",
+    "abs": r"\operatorname{abs}",
+    "sign": r"\operatorname{sign}",
+    "relu": r"\operatorname{relu}",
+    "step": r"\operatorname{step}",
+    "diag": r"\operatorname{diag}",
+    "adj": r"\operatorname{adj}",
 }
+
+#: Functions whose value is always 1×1: a product with one of them is a scalar
+#: product, printed without ⊙.
+_SCALAR_FUNCTIONS = {"tr", "det", "logdet", "sum", "norm1", "norm2"}
 
 
 def to_latex(node: Node) -> str:
@@ -169,7 +205,8 @@ def to_latex(node: Node) -> str:
     'A^{\\top} X^{-1}'
     """
     if isinstance(node, Name):
-        return node.id
+        kind = constant_kind(node.id)
+        return {"ones": r"\mathbf{1}", "eye": "I"}.get(kind, node.id)
     if isinstance(node, Num):
         return _format_number(node.value)
     if isinstance(node, Neg):
@@ -183,8 +220,10 @@ def to_latex(node: Node) -> str:
     if isinstance(node, Call):
         if node.fn == "inv":
             return rf"{_latex_group(node.args[0])}^{{-1}}"
-        if node.fn == "norm2":
-            return rf"\left\lVert {to_latex(node.args[0])} \right\rVert_2"
+        if node.fn in ("norm1", "norm2"):
+            return rf"\left\lVert {to_latex(node.args[0])} \right\rVert_{node.fn[-1]}"
+        if node.fn == "matrix_power":
+            return rf"{_latex_group(node.args[0])}^{{{to_latex(node.args[1])}}}"
         if node.fn == "kron":
             pair = rf"{_latex_group(node.args[0])} \otimes {_latex_group(node.args[1])}"
             return rf"\left({pair}\right)"
@@ -199,6 +238,8 @@ def to_latex(node: Node) -> str:
         return rf"{name}\left({args}\right)"
     mine = _PRECEDENCE[node.op]
     left, right = to_latex(node.left), to_latex(node.right)
+    if node.op == "**":  # the Hadamard power: X^{∘2}, not the matrix power X^2
+        return rf"{_latex_group(node.left)}^{{\circ {right}}}"
     if _precedence(node.left) < mine:
         left = rf"\left({left}\right)"
     if _precedence(node.right) <= mine:
@@ -206,9 +247,28 @@ def to_latex(node: Node) -> str:
     if node.op == "/":
         return rf"\frac{{{to_latex(node.left)}}}{{{to_latex(node.right)}}}"
     symbol = {"@": " ", "*": r" \odot ", "+": " + ", "-": " - "}[node.op]
-    if node.op == "*" and (isinstance(node.left, Num) or isinstance(node.right, Num)):
+    if node.op == "*" and (is_scalar_node(node.left) or is_scalar_node(node.right)):
         symbol = " "  # a number times a matrix is a plain scalar product
     return f"{left}{symbol}{right}"
+
+
+def is_scalar_node(node: Node) -> bool:
+    """Whether ``node`` is 1×1 by its form alone (a number, a trace, a sum, ...).
+
+    >>> is_scalar_node(Binary("*", Num(2), Call("det", (Name("X"),))))
+    True
+    """
+    if isinstance(node, Num):
+        return True
+    if isinstance(node, Call):
+        return node.fn in _SCALAR_FUNCTIONS
+    if isinstance(node, (Neg, Transpose)):
+        return is_scalar_node(node.arg)
+    if isinstance(node, Binary):
+        if node.op == "**":
+            return is_scalar_node(node.left)
+        return is_scalar_node(node.left) and is_scalar_node(node.right)
+    return False
 
 
 def _latex_group(node: Node) -> str:

@@ -2,8 +2,9 @@
 
 The text is parsed by Python's own grammar (``ast.parse(..., mode="eval")``),
 which produces a syntax tree and runs nothing, and the tree is then walked
-against a whitelist: names, numeric constants, ``@ * / + -``, unary minus,
-the attribute ``.T`` and calls of the functions in ``functions.FUNCTIONS``.
+against a whitelist: names, numeric constants, the constants ``ones`` and
+``eye``, ``@ * / + -``, ``**`` by a number, unary minus, the attribute
+``.T`` and calls of the functions in ``functions.FUNCTIONS``.
 Anything else is refused with the line and column of the offending token.
 Length, nesting depth and node count are capped so that no input can make
 the parser or anything after it run long.
@@ -16,25 +17,44 @@ import math
 import warnings
 
 from .errors import ParseError
-from .expr import Binary, Call, Name, Neg, Node, Num, Transpose
+from .expr import CONSTANTS, Binary, Call, Name, Neg, Node, Num, Transpose
 from .functions import FUNCTIONS
 
-__all__ = ["MAX_DEPTH", "MAX_LENGTH", "MAX_NODES", "RESERVED", "parse"]
+__all__ = ["MAX_DEPTH", "MAX_LENGTH", "MAX_NODES", "OPERATORS", "RESERVED", "parse"]
 
 MAX_LENGTH = 1000
 MAX_DEPTH = 40
 MAX_NODES = 300
+#: The largest k of matrix_power(X, k): its rule has k terms.
+MAX_POWER = 16
 #: ``G`` is the upstream gradient in answers; it cannot be a user's variable.
 RESERVED = frozenset({"G"})
 
-_OPERATORS = {ast.MatMult: "@", ast.Mult: "*", ast.Div: "/", ast.Add: "+", ast.Sub: "-"}
+_OPERATORS = {ast.MatMult: "@", ast.Mult: "*", ast.Div: "/", ast.Add: "+", ast.Sub: "-",
+              ast.Pow: "**"}
+
+#: The language's operators and constants, as the reference shows them
+#: (``derive --help`` and the site's language page are generated from this
+#: table and from ``functions.FUNCTIONS``).
+OPERATORS = (
+    ("A @ B", "matrix product"),
+    ("A * B, A / B", "elementwise product and division (a scalar, a column or a row "
+                     "broadcasts, as in numpy)"),
+    ("A + B, A - B, -A", "sum, difference, negation (broadcasting likewise)"),
+    ("A ** p", "elementwise power by a number p (x ** 2, x ** -1, x ** 0.5); the matrix "
+               "power is matrix_power(X, k)"),
+    ("A.T", "transpose"),
+    ("2, -0.5, 1e-3", "scalar constants"),
+    ("ones", "a matrix of ones, its shape inferred from where it stands (x.T @ ones)"),
+    ("eye", "the identity matrix, its size inferred likewise (X + 2 * eye)"),
+)
+
 _REFUSED_OPERATORS = {
-    ast.Pow: "'**' (write x * x)",
     ast.FloorDiv: "'//'",
     ast.Mod: "'%'",
     ast.BitAnd: "'&'",
     ast.BitOr: "'|'",
-    ast.BitXor: "'^'",
+    ast.BitXor: "'^' (write X ** 2 for the elementwise power, matrix_power(X, 2) for X @ X)",
     ast.LShift: "'<<'",
     ast.RShift: "'>>'",
 }
@@ -90,6 +110,7 @@ def parse(text: str, upstream: bool = False) -> Node:
         raise ParseError(f"not a valid expression ({type(error).__name__})", stripped,
                          1, 1) from None
     walker = _Walker(stripped, text.strip("\n"), first_line_shift)
+    walker.constants = {}
     walker.reserved = frozenset() if upstream else RESERVED
     return walker.walk(tree.body, 0)
 
@@ -136,6 +157,10 @@ class _Walker:
     def _Name(self, node: ast.Name, depth: int) -> Node:
         if node.id in FUNCTIONS:
             raise self.fail(node, f"'{node.id}' is a function: call it as {node.id}(...)")
+        if node.id in CONSTANTS:
+            # One name per occurrence: two ones may have different shapes.
+            count = self.constants[node.id] = self.constants.get(node.id, 0) + 1
+            return Name(f"{node.id}.{count}")
         if node.id in self.reserved:
             raise self.fail(node, f"'{node.id}' is reserved for the upstream gradient; "
                                   "rename the variable")
@@ -176,7 +201,11 @@ class _Walker:
             column = node.left.end_col_offset + 1 if same_line else None
             raise self.fail(node, f"the operator {what} is not part of the matrix language",
                             column)
-        return Binary(op, self.walk(node.left, depth), self.walk(node.right, depth))
+        right = self.walk(node.right, depth)
+        if op == "**" and not isinstance(right, Num):
+            raise self.fail(node.right, "the exponent of '**' must be a number (elementwise "
+                                        "power); for X @ X write matrix_power(X, 2)")
+        return Binary(op, self.walk(node.left, depth), right)
 
     def _Attribute(self, node: ast.Attribute, depth: int) -> Node:
         if node.attr != "T":
@@ -200,4 +229,11 @@ class _Walker:
         if len(node.args) != spec.arity:
             raise self.fail(node, f"{spec.name}() takes {spec.arity} argument"
                                   f"{'s' if spec.arity > 1 else ''}, got {len(node.args)}")
-        return Call(spec.name, tuple(self.walk(arg, depth) for arg in node.args))
+        args = tuple(self.walk(arg, depth) for arg in node.args)
+        for index in spec.integer_args:
+            value = args[index]
+            if not (isinstance(value, Num) and value.value.is_integer() and 0 <= value.value
+                    <= MAX_POWER):
+                raise self.fail(node.args[index], f"argument {index + 1} of {spec.name}() "
+                                                  f"must be an integer from 0 to {MAX_POWER}")
+        return Call(spec.name, args)

@@ -13,14 +13,13 @@ confirmation picks random values.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from .dims import SCALAR, Dim, dim_product
 from .errors import ShapeError
-from .expr import Binary, Name, Neg, Node, Num, Transpose, to_text
+from .expr import Binary, Name, Neg, Node, Num, Transpose, constant_kind, to_text
 from .functions import FUNCTIONS
 
 __all__ = [
@@ -92,7 +91,7 @@ class ShapeEnv:
         out = []
         for dim in shape:
             dim = self.resolve(dim)
-            out.append(int(dim.coef * np.prod([sizes[n] for n in dim.names], dtype=np.int64)))
+            out.append(int(dim.coef * math.prod(sizes[n] for n in dim.names)))
         return tuple(out)
 
 
@@ -163,7 +162,10 @@ def infer(node: Node, env: ShapeEnv, shapes: dict | None = None) -> tuple:
             shape = SCALAR
         elif isinstance(n, Name):
             if n.id not in env.variables:
-                env.variables[n.id] = (Dim(1, (f"rows({n.id})",)), Dim(1, (f"cols({n.id})",)))
+                rows = Dim(1, (f"rows({n.id})",))
+                # eye is square; a user's name is rows(X)×cols(X) until combined
+                cols = rows if constant_kind(n.id) == "eye" else Dim(1, (f"cols({n.id})",))
+                env.variables[n.id] = (rows, cols)
             shape = env.variables[n.id]
         elif isinstance(n, Neg):
             shape = walk(n.arg)
@@ -173,7 +175,9 @@ def infer(node: Node, env: ShapeEnv, shapes: dict | None = None) -> tuple:
         elif isinstance(n, Binary):
             left, right = walk(n.left), walk(n.right)
             why = f"'{to_text(n)}'"
-            if n.op == "@":
+            if n.op == "**":
+                shape = left  # the exponent is a number
+            elif n.op == "@":
                 env.unify(left[1], right[0],
                           why + " (columns of the left factor, rows of the right)")
                 shape = (left[0], right[1])
@@ -193,7 +197,7 @@ def infer(node: Node, env: ShapeEnv, shapes: dict | None = None) -> tuple:
     return shapes[id(node)]
 
 
-def sample_sizes(free: list[str], rng: np.random.Generator, avoid: dict | None = None) -> dict:
+def sample_sizes(free: list[str], rng, avoid: dict | None = None) -> dict:
     """Random values for the free sizes, all distinct, so that no two different
     sizes coincide (a square shape hides a missing transpose).
 

@@ -25,11 +25,24 @@ import copy
 import operator
 from collections.abc import Callable
 
-from .expr import Binary, Call, Name, Neg, Node, Num, Transpose, names_in
-from .functions import FUNCTIONS
+from .expr import (
+    Binary,
+    Call,
+    Name,
+    Neg,
+    Node,
+    Num,
+    Transpose,
+    constant_kind,
+    names_in,
+    subtrees,
+)
+from .functions import FUNCTIONS, NoRule
+from .jacobian import IDENTITY, right_factor
 from .shapes import ShapeEnv, infer
+from .tidy import collect_terms, is_symmetric, power_product
 
-__all__ = ["BINARY_RULES", "candidate_vjp", "simplify", "transpose_of"]
+__all__ = ["BINARY_RULES", "candidate_vjp", "jacobian_forms", "simplify", "transpose_of"]
 
 
 def _unbroadcast(g: Node, operand_shape: tuple, out_shape: tuple) -> Node:
@@ -59,7 +72,42 @@ BINARY_RULES: dict[str, tuple[Callable, Callable]] = {
           lambda a, b, G: Neg(Binary("/", Binary("*", G, a), Binary("*", b, b)))),
     "+": (lambda a, b, G: G, lambda a, b, G: G),
     "-": (lambda a, b, G: G, lambda a, b, G: Neg(G)),
+    # d(a ** p) = p a ** (p - 1) da; the exponent is a number (the parser sees to it)
+    "**": (lambda a, b, G: Binary("*", G, Binary("*", b, Binary("**", a, Num(b.value - 1)))),
+           lambda a, b, G: _no_rule("a variable exponent")),
 }
+
+
+def _no_rule(what: str):
+    raise NoRule(f"derive: no closed-form rule for {what}")
+
+
+def canonical(node: Node, shapes: dict) -> Node:
+    """The expression with ``log(softmax(z))`` read as ``log_softmax(z)`` and
+    ``log(exp(z))`` as ``z``: the same values, and a gradient that does not
+    divide by the softmax.  New nodes get their shapes in ``shapes``."""
+    def walk(n: Node) -> Node:
+        if isinstance(n, Call):
+            args = tuple(walk(a) for a in n.args)
+            inner = args[0] if args else None
+            if n.fn == "log" and isinstance(inner, Call) and inner.fn == "softmax":
+                new = Call("log_softmax", inner.args)
+            elif n.fn == "log" and isinstance(inner, Call) and inner.fn == "exp":
+                return inner.args[0]
+            else:
+                new = n if args == n.args else Call(n.fn, args)
+        elif isinstance(n, Binary):
+            left, right = walk(n.left), walk(n.right)
+            new = n if (left, right) == (n.left, n.right) else Binary(n.op, left, right)
+        elif isinstance(n, (Neg, Transpose)):
+            arg = walk(n.arg)
+            new = n if arg is n.arg else type(n)(arg)
+        else:
+            return n
+        shapes[id(new)] = shapes[id(n)]
+        return new
+
+    return walk(node)
 
 
 def candidate_vjp(expr: Node, wrt: str, G: Node, shapes: dict,
@@ -73,6 +121,7 @@ def candidate_vjp(expr: Node, wrt: str, G: Node, shapes: dict,
     is known.
     """
     overrides = overrides or {}
+    expr = canonical(expr, shapes)
 
     def walk(node: Node, g: Node) -> Node | None:
         if wrt not in names_in(node):
@@ -132,6 +181,11 @@ def _is_call(node: Node, fn: str) -> bool:
     return isinstance(node, Call) and node.fn == fn
 
 
+def _is_eye(node: Node) -> bool:
+    return _is_call(node, "eye_like") or (isinstance(node, Name)
+                                          and constant_kind(node.id) == "eye")
+
+
 # Folding two numbers (1×1 matrices: ``@`` is their product).
 _FOLD = {"*": operator.mul, "@": operator.mul, "+": operator.add, "-": operator.sub,
          "/": operator.truediv}
@@ -152,6 +206,12 @@ def _rewrite(node: Node, shape: _ShapeOracle) -> Node:
             return arg.arg
         if isinstance(arg, Num) or _is_call(arg, "eye_like") or shape.is_scalar(arg):
             return arg
+        if is_symmetric(arg):
+            return arg  # (X.T @ X).T, inv(X.T @ X).T
+        if _is_call(arg, "diag") and shape(arg)[1] == shape(arg)[0]:
+            return arg  # a diagonal matrix
+        if _is_call(arg, "matrix_power"):
+            return Call("matrix_power", (Transpose(arg.args[0]), arg.args[1]))
         if isinstance(arg, Binary):
             # (a @ b).T = b.T @ a.T; elementwise ops commute with .T: the
             # transposes end on the leaves, where the Cookbook writes them.
@@ -162,7 +222,12 @@ def _rewrite(node: Node, shape: _ShapeOracle) -> Node:
             return Neg(Transpose(arg.arg))
         return Transpose(arg)
     if isinstance(node, Call):
-        return Call(node.fn, tuple(_rewrite(a, shape) for a in node.args))
+        args = tuple(_rewrite(a, shape) for a in node.args)
+        if node.fn in ("ones_like", "eye_like"):
+            args = (_smallest_like(args[0], shape),)  # ones_like(X), not of a whole sum
+        if node.fn in _LINEAR and isinstance(args[0], Neg):
+            return Neg(Call(node.fn, (args[0].arg,)))  # rowsum(-Y) is -rowsum(Y)
+        return Call(node.fn, args)
     if not isinstance(node, Binary):
         return node
     op, a, b = node.op, _rewrite(node.left, shape), _rewrite(node.right, shape)
@@ -176,6 +241,14 @@ def _rewrite(node: Node, shape: _ShapeOracle) -> Node:
         return a.left  # (x / y) * y
     if op == "*" and isinstance(b, Binary) and b.op == "/" and b.right == a:
         return b.left
+    if op == "**" and b == Num(1.0):
+        return a
+    if op == "/" and _is_call(a, "ones_like") and shape(b) == shape(a):
+        return Binary("/", Num(1), b)
+    if op in "*@":
+        product = power_product(op, a, b)
+        if product is not None:
+            return product  # x * x is x ** 2, X @ X is matrix_power(X, 2)
     if op == "*":
         # A matrix of ones times y is y when y already has the product's shape.
         if _is_call(a, "ones_like") and shape(b) == shape(Binary("*", a, b)):
@@ -189,9 +262,9 @@ def _rewrite(node: Node, shape: _ShapeOracle) -> Node:
     if op == "@" and isinstance(b, Binary) and b.op == "@":
         return Binary("@", Binary("@", a, b.left), b.right)  # read products left to right
     if op == "@":
-        if _is_call(a, "eye_like"):
+        if _is_eye(a):
             return b
-        if _is_call(b, "eye_like"):
+        if _is_eye(b):
             return a
     if op in "*@/" and isinstance(a, Neg):
         return Neg(Binary(op, a.arg, b))
@@ -203,9 +276,22 @@ def _rewrite(node: Node, shape: _ShapeOracle) -> Node:
         return Binary("-", a, b.arg)
     if op == "+" and isinstance(a, Neg):
         return Binary("-", b, a.arg)
-    if op == "+" and a == b:
-        return Binary("*", Num(2), a)
+    if op in "+-":
+        return collect_terms(Binary(op, a, b))  # like terms combined
     return Binary(op, a, b)
+
+
+_LINEAR = ("sum", "rowsum", "colsum", "tr", "vec", "vec_columns", "diag")
+
+
+def _smallest_like(node: Node, shape: _ShapeOracle) -> Node:
+    """A variable of ``node``'s shape, found inside it, to stand for ``node``
+    in ``ones_like``/``eye_like`` (which only read the shape); else ``node``."""
+    target = shape(node)
+    for sub in subtrees(node):
+        if isinstance(sub, Name) and sub.id != "G" and shape(sub) == target:
+            return sub
+    return node
 
 
 def simplify(node: Node, env: ShapeEnv) -> Node:
@@ -243,3 +329,23 @@ def transpose_of(node: Node, env: ShapeEnv) -> Node:
         return Transpose(n)
 
     return simplify(push(node), env)
+
+
+def jacobian_forms(vjp: Node, env: ShapeEnv) -> tuple[Node, Node] | None:
+    """The Jacobian of a column of a column as ``(denominator, numerator)``
+    matrix expressions, read off the VJP ``M @ G`` (see ``jacobian.py``), or
+    ``None``.  ``env`` holds the shapes of the variables and of ``G``."""
+    env = copy.deepcopy(env)
+    rows = env.shape_of("G")[0]
+    env.variables[IDENTITY.id] = (rows, rows)
+    oracle = _ShapeOracle(env)
+
+    def is_column(node: Node) -> bool:
+        r, c = oracle(node)
+        return c.is_one and not r.is_one
+
+    found = right_factor(vjp, oracle.is_scalar, is_column)
+    if found is None:
+        return None
+    denominator = simplify(found, env)
+    return denominator, transpose_of(denominator, env)

@@ -1,0 +1,134 @@
+"""Algebra for the simplest form of an answer: like terms, powers, symmetry.
+
+Three value-preserving rewrites used by ``vjp.simplify``:
+
+- :func:`collect_terms`: a sum is a list of ``coefficient · term``; equal
+  terms are added (``A @ x + A @ x`` is ``2 * (A @ x)``; ``y - y`` is ``0``);
+- :func:`power_product`: ``x * x`` is ``x ** 2`` and ``x ** p * x`` is
+  ``x ** (p + 1)`` (elementwise); ``X @ X`` is ``matrix_power(X, 2)``;
+- :func:`is_symmetric`: forms that equal their transpose whatever the
+  variables are (``Xᵀ X``, ``X Xᵀ``, their inverses and powers, ``A + Aᵀ``),
+  so that ``(XᵀX)⁻ᵀ`` is written ``(XᵀX)⁻¹`` and like terms meet.
+
+Every answer they touch is still confirmed against the explicit Jacobian.
+"""
+
+from __future__ import annotations
+
+from .expr import Binary, Call, Name, Neg, Node, Num, Transpose, constant_kind
+
+__all__ = ["collect_terms", "is_symmetric", "power_product"]
+
+
+def _split(node: Node) -> tuple[float, Node]:
+    """``node`` as ``coefficient · core`` (numbers pulled out of products)."""
+    if isinstance(node, Neg):
+        c, core = _split(node.arg)
+        return -c, core
+    if isinstance(node, Binary) and node.op == "*":
+        if isinstance(node.left, Num):
+            c, core = _split(node.right)
+            return node.left.value * c, core
+        if isinstance(node.right, Num):
+            c, core = _split(node.left)
+            return node.right.value * c, core
+    if isinstance(node, Num):
+        return node.value, Num(1.0)
+    return 1.0, node
+
+
+def _terms(node: Node, sign: float, out: list) -> None:
+    if isinstance(node, Binary) and node.op in "+-":
+        _terms(node.left, sign, out)
+        _terms(node.right, sign if node.op == "+" else -sign, out)
+    elif isinstance(node, Neg):
+        _terms(node.arg, -sign, out)
+    else:
+        c, core = _split(node)
+        out.append((sign * c, core))
+
+
+def collect_terms(node: Node) -> Node:
+    """Add equal terms of a sum; keep the order of first appearance.
+
+    >>> from derivations.matrix_calculus.parser import parse
+    >>> from derivations.matrix_calculus.expr import to_text
+    >>> to_text(collect_terms(parse("A @ x + B - 3 * (A @ x) + B")))
+    '-2 * (A @ x) + 2 * B'
+    """
+    terms: list = []
+    _terms(node, 1.0, terms)
+    combined: dict = {}
+    for c, core in terms:
+        combined[core] = combined.get(core, 0.0) + c
+    result = None
+    for core, c in combined.items():
+        if c == 0:
+            continue
+        if core == Num(1.0):
+            term, negative = Num(abs(c)), c < 0
+        else:
+            term = core if abs(c) == 1 else Binary("*", Num(abs(c)), core)
+            negative = c < 0
+        if result is None and negative:
+            result = Num(c) if isinstance(term, Num) else (
+                Neg(core) if c == -1 else Binary("*", Num(c), core))
+        elif result is None:
+            result = term
+        else:
+            result = Binary("-" if negative else "+", result, term)
+    return Num(0.0) if result is None else result
+
+
+def _base_power(node: Node, op: str) -> tuple[Node, int | float]:
+    if op == "*" and isinstance(node, Binary) and node.op == "**":
+        return node.left, node.right.value
+    if op == "@" and isinstance(node, Call) and node.fn == "matrix_power":
+        return node.args[0], int(node.args[1].value)
+    return node, 1
+
+
+def power_product(op: str, a: Node, b: Node) -> Node | None:
+    """``a op b`` as one power of a common base, or ``None``.
+
+    ``*`` gives an elementwise power, ``@`` a matrix power; numbers and
+    scalar constants are left alone.
+    """
+    base_a, p = _base_power(a, op)
+    base_b, q = _base_power(b, op)
+    if base_a != base_b or isinstance(base_a, Num):
+        return None
+    if isinstance(base_a, Name) and constant_kind(base_a.id):
+        return None
+    if op == "*":
+        return Binary("**", base_a, Num(float(p + q)))
+    return Call("matrix_power", (base_a, Num(float(p + q))))
+
+
+def is_symmetric(node: Node) -> bool:
+    """Whether ``node`` equals its transpose for every value of its variables.
+
+    >>> from derivations.matrix_calculus.parser import parse
+    >>> is_symmetric(parse("inv(X.T @ X)")), is_symmetric(parse("X @ X"))
+    (True, False)
+    """
+    if isinstance(node, Name):
+        return constant_kind(node.id) == "eye"
+    if isinstance(node, Num):
+        return True
+    if isinstance(node, Neg):
+        return is_symmetric(node.arg)
+    if isinstance(node, Call):
+        if node.fn == "eye_like":
+            return True
+        return node.fn in ("inv", "adj", "matrix_power") and is_symmetric(node.args[0])
+    if isinstance(node, Binary):
+        if node.op == "@":
+            return (node.left == Transpose(node.right) or node.right == Transpose(node.left))
+        if node.op in "+-":
+            both = is_symmetric(node.left) and is_symmetric(node.right)
+            mirrored = (node.op == "+" and node.left == Transpose(node.right))
+            return both or mirrored
+        if node.op == "*" and isinstance(node.left, Num):
+            return is_symmetric(node.right)
+    return False

@@ -1,0 +1,102 @@
+"""``derive`` (issue 16): Jacobians as matrices, the generated language
+reference, and a core that imports SymPy without numpy."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from derivations.cli import build_parser
+from derivations.matrix_calculus import derive, prepare, to_text
+from derivations.matrix_calculus.checks import confirm_jacobian
+from derivations.matrix_calculus.functions import FUNCTIONS
+from derivations.matrix_calculus.jacobian import IDENTITY
+from derivations.matrix_calculus.language import help_text, markdown
+from derivations.matrix_calculus.numeric import NUMPY
+from derivations.matrix_calculus.parser import OPERATORS, parse
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("text, shapes, denominator, numerator", [
+    ("A @ x", ("x=nx1",), "A.T", "A"),
+    ("tanh(A @ x)", ("x=nx1",), "A.T @ diag(1 - tanh(A @ x) ** 2)",
+     "diag(1 - tanh(A @ x) ** 2) @ A"),
+    ("x * a", ("x=nx1", "a=nx1"), "diag(a)", "diag(a)"),
+    ("2 * x - B @ x", ("x=nx1",), "2 * eye - B.T", "2 * eye - B"),
+])
+def test_jacobian_of_a_column_is_a_matrix_expression(text, shapes, denominator, numerator):
+    answer = derive(text, "x", shapes, elementwise=False)
+    assert answer.confirmed and answer.jacobian is not None, answer.reason
+    assert [to_text(f) for f in answer.jacobian] == [denominator, numerator]
+    methods = {c.method for c in answer.jacobian_checks}
+    assert "Jacobian matrix = explicit Jacobian (SymPy)" in methods
+    assert all(c.passed for c in answer.jacobian_checks)
+    assert answer.as_dict()["jacobian"]["numerator"] == numerator
+
+
+def test_matrix_output_stays_a_vjp_and_says_so(capsys):
+    answer = derive("X @ W", "X", elementwise=False)
+    assert answer.confirmed and answer.jacobian is None
+    assert build_parser().parse_args(["derive", "X @ W", "--wrt", "X"]).run(
+        build_parser().parse_args(["derive", "X @ W", "--wrt", "X"])) == 0
+    assert "four indices" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("wrong", [("A", "A.T"), ("A.T @ A @ eye", "A.T @ A")])
+def test_wrong_jacobian_is_rejected(wrong):
+    # A is non-square, so the first is rejected by its shape; the second fits
+    # only where A is square and is rejected by its values there.
+    for shapes in (("x=nx1",), ("x=nx1", "A=nxn")):
+        problem = prepare("A @ x", "x", shapes)
+        forms = tuple(parse(f.replace("eye", "eye_like(A.T @ A)")) for f in wrong)
+        checks = confirm_jacobian(problem, forms, IDENTITY.id, np.random.default_rng(0))
+        assert not all(c.passed for c in checks), f"accepted {wrong} at {shapes}"
+
+
+def test_language_reference_is_generated_from_the_tables():
+    text, page = help_text(), markdown()
+    for name in FUNCTIONS:
+        assert f"{name}(" in text and f"`{name}(" in page, name
+    for syntax, _ in OPERATORS:
+        assert syntax in text and syntax in page
+    # the rules are shown as the rule functions produce them
+    assert "G * (1 - tanh(X) ** 2)" in text
+    assert "-(inv(X).T @ G @ inv(X).T)" in text
+    assert sorted(NUMPY) == sorted(FUNCTIONS), "numpy and SymPy tables cover other names"
+
+
+def test_help_shows_the_language():
+    parser = build_parser()
+    sub = parser._subparsers._group_actions[0].choices["derive"]
+    assert help_text() in sub.format_help()
+
+
+CORE = ["dims", "errors", "expr", "functions", "parser", "shapes", "tidy", "jacobian", "vjp",
+        "evaluate", "language"]
+
+
+def test_core_modules_import_without_numpy():
+    """The browser build (issue 15) has SymPy and no numpy: the parser, the
+    rules, simplification and the SymPy evaluation must import without it."""
+    blocker = ("import sys; sys.modules['numpy'] = None\n"
+               + "".join(f"import derivations.matrix_calculus.{m}\n" for m in CORE)
+               + "from derivations.matrix_calculus.parser import parse\n"
+               + "from derivations.matrix_calculus.evaluate import to_sympy\n"
+               + "import sympy\n"
+               + "print(to_sympy(parse('x.T @ x'), {'x': sympy.Matrix([3, 4])}))\n")
+    # the package's __init__ pulls in the confirmation (numpy): load modules alone
+    code = ("import importlib.util, sys, types\n"
+            "pkg = types.ModuleType('derivations'); pkg.__path__ = ['derivations']\n"
+            "sub = types.ModuleType('derivations.matrix_calculus')\n"
+            "sub.__path__ = ['derivations/matrix_calculus']\n"
+            "sys.modules.update({'derivations': pkg, 'derivations.matrix_calculus': sub})\n"
+            + blocker)
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "Matrix([[25]])"
