@@ -56,6 +56,8 @@ def _fits(matrix) -> bool:
     """
     if matrix.cols > MAX_WIDTH // 4 or len(matrix) > MAX_WIDTH:
         return False
+    if any(_larger_than(entry, MAX_WIDTH) for entry in matrix):
+        return False                           # an entry alone is wider than a line
     for i in range(matrix.rows):
         width = 0
         for j in range(matrix.cols):
@@ -66,8 +68,24 @@ def _fits(matrix) -> bool:
     return max(len(line) for line in text.splitlines()) <= MAX_WIDTH
 
 
+def _larger_than(expr, nodes: int) -> bool:
+    """Whether ``expr`` has more than ``nodes`` nodes; stops counting there.
+
+    Each node prints as at least one character, so a tree of more than
+    ``limit`` nodes cannot print in ``limit`` characters. Printing attention's
+    Jacobian entries in full, only to cut them, took most of ``show``'s time.
+    """
+    for count, _ in enumerate(sympy.preorder_traversal(expr), start=1):
+        if count > nodes:
+            return True
+    return False
+
+
 def _short(expr, limit: int = MAX_WIDTH) -> str:
-    """``str(expr)``, cut at ``limit`` characters."""
+    """``str(expr)``, cut at ``limit`` characters; a large tree is not printed at all."""
+    if _larger_than(expr, 4 * limit):
+        nodes = sum(1 for _ in sympy.preorder_traversal(expr))
+        return f"(an expression tree of {nodes} nodes, too long to print)"
     text = str(expr)
     return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} characters)"
 
