@@ -179,8 +179,10 @@ def _edited(text: str, old: str, new: str) -> str:
 
 @pytest.mark.parametrize("edit, expected", [
     # a dependency added to an extra, or to the core, without re-locking
-    (('"numpydoc>=1.6",', '"numpydoc>=1.6",\n    "rich>=13",'), "rich>=13 is asked for"),
-    (('"tqdm>=4.60",', '"tqdm>=4.60",\n    "requests>=2",'), "requests is asked for by pyproject"),
+    (('"numpydoc>=1.6",', '"numpydoc>=1.6",\n    "added-without-relocking>=1",'),
+     "added-without-relocking>=1 is asked for but not in the lock"),
+    (('"tqdm>=4.60",', '"tqdm>=4.60",\n    "added-without-relocking",'),
+     "added-without-relocking is asked for but not in the lock"),
     # a specifier the pinned version no longer meets
     (('"numpy>=1.24",', '"numpy>=99",'), "numpy>=99 is asked for but the lock pins"),
     # a dependency removed without re-locking
@@ -192,6 +194,18 @@ def test_a_changed_pyproject_without_relocking_is_caught(edit, expected):
     pyproject = _edited(PYPROJECT.read_text(), *edit)
     problems = disagreements(pyproject, LOCK.read_text(), LOCK_IN.read_text())
     assert any(expected in problem for problem in problems), problems
+
+
+def test_a_dependency_added_that_the_lock_has_only_indirectly_is_caught():
+    _, pins = parse_lock(LOCK.read_text())
+    indirect = sorted(pin.name for pin in pins.values()
+                      if PYPROJECT_VIA not in pin.via and LOCK_IN_VIA not in pin.via)
+    assert indirect, "every pin comes straight from pyproject.toml?"
+    pyproject = _edited(PYPROJECT.read_text(), '"tqdm>=4.60",',
+                        f'"tqdm>=4.60",\n    "{indirect[0]}",')
+    problems = disagreements(pyproject, LOCK.read_text(), LOCK_IN.read_text())
+    assert any(f"{indirect[0]} is asked for by pyproject.toml" in problem
+               for problem in problems), problems
 
 
 def test_a_lock_without_hashes_or_for_other_extras_is_caught():
