@@ -14,7 +14,15 @@ works). It has 203,530 parameters, so the two modes cost very differently:
 
 Each mode is timed on the same model and batch; the directional mode, being
 cheap, is repeated and its median reported. Every check must pass (the
-model's gradients are right), which the table shows.
+model's gradients are right), which the table shows. Targets (issue 17):
+directional at most 0.2 s.
+
+Localisation: the same network with a wrong last layer (its ``dW`` halved) fails
+end to end; ``check_model`` then checks every layer alone at the activations
+of the forward pass. Its extra cost (``localise="auto"`` minus
+``localise=False``) is reported as a multiple of the failing check itself:
+target at most 2. Wall and CPU seconds are both printed (the machine may be
+shared: CPU seconds count only the work done).
 
 Run ``python benchmarks/gradcheck_speed.py`` (``--help`` for options);
 ``--skip-full`` leaves out the full mode, which takes minutes.
@@ -32,14 +40,50 @@ from netlib import Dense, ReLU, Sequential, SoftmaxCrossEntropy
 from netlib.gradcheck import check_model
 
 
-def build(rng) -> Sequential:
-    return Sequential([Dense(784, 256, rng=rng), ReLU(), Dense(256, 10, rng=rng)])
+class HalvedWeightGradient(Dense):
+    """A wrong layer for the localisation timing: ``dW`` half of the truth."""
+
+    def _backward(self, g):
+        dx = super()._backward(g)
+        self.grads["W"] *= 0.5
+        return dx
 
 
-def timed_check(model, loss, x, labels, mode: str, directions: int):
-    start = time.perf_counter()
-    report = check_model(model, loss, x, labels, rng=1, mode=mode, directions=directions)
-    return time.perf_counter() - start, report
+def build(rng, last=Dense) -> Sequential:
+    return Sequential([Dense(784, 256, rng=rng), ReLU(), last(256, 10, rng=rng)])
+
+
+def timed_check(model, loss, x, labels, mode: str, directions: int, localise="auto"):
+    start, cpu = time.perf_counter(), time.process_time()
+    report = check_model(model, loss, x, labels, rng=1, mode=mode, directions=directions,
+                         localise=localise)
+    return time.perf_counter() - start, report, time.process_time() - cpu
+
+
+def localisation(rng_seed, x, labels, args) -> None:
+    """Time a failing check with and without the layer-by-layer localisation."""
+    model, loss = build(np.random.default_rng(rng_seed), HalvedWeightGradient), \
+        SoftmaxCrossEntropy()
+    plain, with_steps = [], []
+    report = None
+    for _ in range(max(1, args.repeats // 2)):
+        wall, _, cpu = timed_check(model, loss, x, labels, "directional", args.directions,
+                                   localise=False)
+        plain.append((wall, cpu))
+        wall, report, cpu = timed_check(model, loss, x, labels, "directional",
+                                        args.directions)
+        with_steps.append((wall, cpu))
+    fail_wall = statistics.median(w for w, _ in plain)
+    fail_cpu = statistics.median(c for _, c in plain)
+    total_wall = statistics.median(w for w, _ in with_steps)
+    total_cpu = statistics.median(c for _, c in with_steps)
+    print(f"\nlocalisation (last layer's dW halved), directional, median of "
+          f"{len(plain)}:")
+    print(f"  failing check alone        {fail_wall:7.3f} s wall  {fail_cpu:7.3f} s cpu")
+    print(f"  with localisation          {total_wall:7.3f} s wall  {total_cpu:7.3f} s cpu")
+    print(f"  localisation / failing check: {(total_wall - fail_wall) / fail_wall:.2f} "
+          f"(wall), {(total_cpu - fail_cpu) / fail_cpu:.2f} (cpu); target <= 2")
+    print("  " + report.localisation().replace("\n", "\n  "))
 
 
 def main(argv=None):
@@ -61,16 +105,20 @@ def main(argv=None):
           f"batch {args.batch}, float64\n")
     print(f"{'mode':12s} {'runs':>4s} {'seconds per check':>18s} {'passed':>6s}  arguments")
 
-    directional, report = [], None
+    directional, cpus, report = [], [], None
     for _ in range(args.repeats):
-        seconds, report = timed_check(model, loss, x, labels, "directional", args.directions)
+        seconds, report, cpu = timed_check(model, loss, x, labels, "directional",
+                                           args.directions)
         directional.append(seconds)
+        cpus.append(cpu)
     names = ", ".join(check.name for check in report.checks)
     print(f"{'directional':12s} {args.repeats:4d} {statistics.median(directional):18.3f} "
-          f"{report.passed!s:>6s}  {names} ({args.directions} directions each)")
+          f"{report.passed!s:>6s}  {names} ({args.directions} directions each; "
+          f"{statistics.median(cpus):.3f} s cpu; target <= 0.2 s)")
+    localisation(args.seed, x, labels, args)
 
     if not args.skip_full:
-        seconds, report = timed_check(model, loss, x, labels, "full", args.directions)
+        seconds, report, _ = timed_check(model, loss, x, labels, "full", args.directions)
         print(f"{'full':12s} {1:4d} {seconds:18.3f} {report.passed!s:>6s}  "
               f"{names} (every entry)")
         print(f"\nfull mode: {seconds / (n_params + x.size) * 1e6:.1f} µs per checked entry")

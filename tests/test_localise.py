@@ -127,3 +127,14 @@ def test_embedding_by_assignment_is_caught_and_localised():
                            nl.Dense(9, 2, rng=rng)])
     report = check_model(model, nl.MeanSquaredError(), indices, rng.standard_normal((2, 2)))
     assert report.first_wrong.position == 0 and not report.first_wrong.report["W"].passed
+
+
+def test_localise_and_user_check_doctests_run():
+    import doctest
+
+    import derivations.user_check
+    import netlib.gradcheck.localise
+
+    for module in (netlib.gradcheck.localise, derivations.user_check):
+        result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+        assert result.attempted >= 3 and result.failed == 0, (module.__name__, result)

@@ -66,25 +66,61 @@ see (a cross-entropy of a sample classified with great confidence: ``lse(z) -
 z_y`` with both terms large): check such losses at samples that are not yet
 fitted, rather than raising ``K``.
 
+Steps that stay in the domain, differences that know their own error
+--------------------------------------------------------------------
+The bound above assumes :math:`\varphi` varies on the scale of its argument.
+Near a singularity it does not (``log p`` with ``p = 1e-6``: the step
+``h ≈ 6e-6`` leaves the domain, and nearby the truncation error grows like
+:math:`h^2/p^2`). So:
+
+- a step shrinks (halving) until :math:`p \pm h` lies inside ``bounds``
+  (``check_gradients(..., bounds={"p": (0, 1)})``) and the forward map
+  neither raises nor returns NaN or infinity there; the rounding term uses
+  the step actually taken, :math:`\epsilon F / h`;
+- an entry (or direction) that the plain quotient rejects is measured again
+  by Ridders' method (:mod:`netlib.gradcheck.ridders`): Richardson
+  extrapolation over the steps :math:`h, h/2, h/4, \dots`, which returns the
+  derivative with an estimate :math:`e_R` of its own error. The entry is then
+  held to :math:`\text{tol} + 4 e_R`. A wrong gradient errs by a fraction of
+  :math:`\Gamma`, far above either; correct code near a singularity passes
+  (0 false alarms in 1,000 seeds of a binary cross-entropy with :math:`p`
+  down to ``1e-6``, ``tests/test_gradcheck_accuracy.py``).
+
 Kinks
 -----
 ReLU-like maps are not differentiable at 0. A point closer than ``h`` to a kink
 gets a meaningless finite difference, so the checks must *sample away* from
 kinks (:func:`sample_away_from_kinks`; ``check_layer`` does it when given a
-shape instead of an array) rather than loosen the tolerance. If a check fails
-and the second difference shows a kink within one step, the report says so.
+shape instead of an array) rather than loosen the tolerance. When a check
+fails, the worst entry's one-sided quotients are compared at ``h`` and
+``h/4``: their gap shrinks fourfold for a smooth function and stays at the jump
+of the derivative at a kink (:func:`~netlib.gradcheck.ridders.kink_test`).
+Only a real kink is reported as one.
+
+Localisation
+------------
+:func:`check_model` checks the model end to end and, when that fails, each
+layer and the loss alone at the activations the forward pass gives them;
+``report.first_wrong`` names the first wrong layer by position and class, with
+its wrong arguments and hints. :func:`check_steps` does the same for your own
+chain of ``(forward, backward)`` steps.
 
 Report
 ------
 One row per argument: the worst entry (largest :math:`|a - n|` relative to its
-tolerance), analytic against numeric, the relative error, and a hint when the
-error has the pattern of a known mistake: analytic equal to the numeric
-transposed, a constant factor (the batch size, 2, ``-1``), a wrong shape,
-nothing written. ``str(report)`` prints the table; for failing arguments of at
-most ``SHOW_MAX`` entries it also prints both arrays side by side.
+tolerance), analytic against numeric, the *error* :math:`|a - n|` and the
+*tolerance* in the same (absolute) units, and their ratio, the *margin*
+(at most 1 passes); the header states the formulas. A hint is given when a
+failing error has the pattern of a known mistake: analytic equal to the
+numeric transposed, a constant factor (the batch size, 2, ``-1``; never 1),
+a wrong shape, nothing written, a misspelt key (``"dW"`` for ``"W"``), a
+forgotten ``wrt=``, an entrywise derivative taken at the output instead of
+the input (:math:`\sigma'(a)` for :math:`\sigma'(z)`). ``str(report)``
+prints the table; for failing arguments of at most ``SHOW_MAX`` entries it
+also prints both arrays side by side.
 
-The relative error printed is the project's one definition,
-:func:`relative_error`,
+The relative error (``ArgumentCheck.rel_error``) is the project's one
+definition, :func:`relative_error`,
 
 .. math:: \operatorname{rel}(a, e) = \frac{\max_i |a_i - e_i|}{\max_i |e_i|},
 
@@ -96,6 +132,8 @@ Package layout
 ``engine``
     ``Problem``, the step and tolerance above, ``full`` and
     ``directional`` checks.
+``ridders``
+    Safe steps, Ridders' extrapolation with its error estimate, the kink test.
 ``compare``
     :func:`relative_error` and :func:`compare_gradient`, the entry-by-entry
     comparison every check ends in.
@@ -104,8 +142,10 @@ Package layout
 ``report``
     :class:`ArgumentCheck` (one row) and :class:`GradcheckReport` (the table).
 ``entry_points``
-    :func:`check_gradients`, :func:`check_layer`, :func:`check_model` (a model
-    and its loss checked as one layer) and :func:`sample_away_from_kinks`.
+    :func:`check_gradients`, :func:`check_layer` and :func:`sample_away_from_kinks`.
+``localise``
+    :func:`check_model` (a model and its loss, end to end then layer by
+    layer) and :func:`check_steps` (your own chain of steps).
 
 Examples
 --------
@@ -135,6 +175,7 @@ transpose of numeric (a missing or extra transpose, or a swapped product order)
 from netlib.gradcheck.compare import compare_gradient, relative_error
 from netlib.gradcheck.engine import AUTO_FULL_MAX, SAFETY_FACTOR
 from netlib.gradcheck.entry_points import check_gradients, check_layer, sample_away_from_kinks
+from netlib.gradcheck.hints import missing_hint
 from netlib.gradcheck.localise import check_model, check_steps
 from netlib.gradcheck.report import ArgumentCheck, GradcheckReport, StepCheck
 
@@ -149,6 +190,7 @@ __all__ = [
     "check_model",
     "check_steps",
     "compare_gradient",
+    "missing_hint",
     "relative_error",
     "sample_away_from_kinks",
 ]
