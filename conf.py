@@ -96,9 +96,38 @@ _mathjax_spec = importlib.util.find_spec("sphinx-mathjax-offline")
 if _mathjax_spec is None or not _mathjax_spec.submodule_search_locations:
     raise RuntimeError("conf.py: the package sphinx-mathjax-offline is missing; "
                        "install the docs extra: pip install -e '.[docs]'")
-html_static_path = [str(Path(_mathjax_spec.submodule_search_locations[0]) / "static"),
-                    "docs/_static"]
+# Only what the pages load is shipped (the whole package is 24 MB): the
+# combined component tex-chtml.js (TeX input with its base packages, CommonHTML
+# output, the menu), the CommonHTML fonts, and the TeX extensions its
+# autoloader fetches when a page uses them (\boldsymbol, \cancel, ...).
+MATHJAX_FILES = ("tex-chtml.js", "output/chtml/fonts/woff-v2", "input/tex/extensions")
+
+
+def _lean_mathjax(package: Path, target: Path) -> Path:
+    """Copy ``MATHJAX_FILES`` of ``package`` to ``target/mathjax``; return ``target``."""
+    import shutil
+
+    stamp = target / "mathjax" / ".copied-from"
+    if stamp.exists() and stamp.read_text() == str(package):
+        return target
+    shutil.rmtree(target, ignore_errors=True)
+    for name in MATHJAX_FILES:
+        source, destination = package / name, target / "mathjax" / name
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, destination)
+        else:
+            shutil.copy2(source, destination)
+    stamp.write_text(str(package))
+    return target
+
+
+_mathjax_lean = _lean_mathjax(
+    Path(_mathjax_spec.submodule_search_locations[0]) / "static" / "mathjax",
+    ROOT / ".cache" / "mathjax-lean")
+html_static_path = [str(_mathjax_lean), "docs/_static"]
 html_css_files = ["netlib.css"]
+html_js_files = ["netlib.js"]
 mathjax_path = "mathjax/tex-chtml.js"
 html_theme_options = {
     "home_page_in_toc": True,

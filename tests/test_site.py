@@ -171,20 +171,128 @@ MATH_STATE = r"""
 })()
 """
 
-RAW_TEX = re.compile(r"\\begin\{|\\frac\{|\\partial|\$\$|\\\(|\\\[")
+# What does not fit: the page's own width, and every element of the article
+# whose content reaches past its box. An element with ``overflow-x`` other
+# than ``visible`` whose content is wider than its box hides part of it
+# (``hidden``, ``clip``) or needs sideways scrolling (``auto``, ``scroll``);
+# a wide element without such a box (a table, a picture, a code block)
+# reaching past the article's right edge runs under the sidebar or off the
+# page. Inside a formula only the formula's own box counts; content folded
+# away in a closed <details> is not on screen and is measured when opened.
+LAYOUT_STATE = r"""
+(async () => {
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
+    await MathJax.startup.promise;
+  }
+  await new Promise(resolve => requestAnimationFrame(() => setTimeout(resolve, 50)));
+  document.querySelectorAll('details').forEach(d => d.open = true);
+  await new Promise(resolve => requestAnimationFrame(() => setTimeout(resolve, 50)));
+  const root = document.scrollingElement || document.documentElement;
+  const article = document.querySelector('article.bd-article') || document.querySelector('main')
+                  || document.body;
+  const edge = article.getBoundingClientRect().right;
+  const describe = e => {
+    let name = e.tagName.toLowerCase();
+    if (typeof e.className === 'string' && e.className.trim()) {
+      name += '.' + e.className.trim().split(/\s+/).slice(0, 2).join('.');
+    }
+    const text = (e.textContent || '').trim().replace(/\s+/g, ' ').slice(0, 70);
+    return text ? `${name} "${text}"` : name;
+  };
+  const clipped = e => {
+    for (let a = e.parentElement; a && a !== article; a = a.parentElement) {
+      if (getComputedStyle(a).overflowX !== 'visible') return true;
+    }
+    return false;
+  };
+  const cut = [];
+  for (const e of article.querySelectorAll('*')) {
+    if (e.closest('mjx-container') && e.tagName !== 'MJX-CONTAINER') continue;
+    const style = getComputedStyle(e);
+    if (style.display === 'none' || style.visibility === 'hidden') continue;
+    const overflow = style.overflowX;
+    if (overflow !== 'visible' && e.clientWidth > 0 && e.scrollWidth > e.clientWidth + 1) {
+      cut.push({what: describe(e), by: e.scrollWidth - e.clientWidth,
+                scrolls: overflow === 'auto' || overflow === 'scroll',
+                labelled: !!e.closest('.netlib-scrolls')});
+    } else if (e.matches('pre, table, img, mjx-container, .highlight, .cell_output')
+               && e.getBoundingClientRect().right > edge + 1 && !clipped(e)) {
+      cut.push({what: describe(e), by: Math.round(e.getBoundingClientRect().right - edge),
+                scrolls: false, labelled: false});
+    }
+  }
+  return {width: root.scrollWidth, viewport: window.innerWidth, cut: cut};
+})()
+"""
+
+RAW_TEX = re.compile(r"\\begin\{|\\frac\{|\\partial|\$\$|\\\(|\\\[|\$[A-Za-z\\]")
+#: (width, height) of the two screens every page is measured on.
+DESKTOP, PHONE = (1280, 900), (390, 844)
+SITE_LIMIT_MB = 20
+
+
+@pytest.fixture(scope="module")
+def measured(browser):
+    """Every content page loaded at both screen sizes: what it requested, threw and showed."""
+    results = {}
+    for size in (DESKTOP, PHONE):
+        browser.resize(*size)
+        for page in _content_pages():
+            browser.load(page.as_uri())
+            math = browser.evaluate(MATH_STATE) if size == DESKTOP else None
+            layout = browser.evaluate(LAYOUT_STATE)
+            results[page, size] = {
+                "math": math, "layout": layout, "requests": browser.requested_urls(),
+                "exceptions": browser.exceptions()}
+    browser.resize(1200, 2400)
+    return results
+
+
+def _site_megabytes() -> float:
+    """The published site: Sphinx's own .doctrees and .buildinfo are not part of it."""
+    return sum(p.stat().st_size for p in SITE.rglob("*") if p.is_file()
+               and not any(part.startswith(".") for part in p.relative_to(SITE).parts)) / 1e6
+
+
+def _summary(measured) -> dict:
+    pages = {page for page, _ in measured}
+    counts = {
+        "pages": len(pages),
+        "cut at 1280": sum(len(m["layout"]["cut"]) for (_, size), m in measured.items()
+                           if size == DESKTOP),
+        "wider than 390": sum(m["layout"]["width"] > m["layout"]["viewport"] + 1
+                              for (_, size), m in measured.items() if size == PHONE),
+        "raw TeX": sum(bool(RAW_TEX.search(m["math"]["text"])) for m in measured.values()
+                       if m["math"]),
+        "MathJax errors": sum(m["math"]["mathErrors"] for m in measured.values() if m["math"]),
+        "broken images": sum(not image["ok"] for m in measured.values() if m["math"]
+                             for image in m["math"]["images"]),
+        "external requests": len({url for m in measured.values() for url in m["requests"]
+                                  if not url.startswith(("file://", "data:", "blob:",
+                                                         "about:"))}),
+        "site MB": round(_site_megabytes(), 1),
+    }
+    SUMMARY.parent.mkdir(parents=True, exist_ok=True)
+    SUMMARY.write_text("; ".join(f"{key} {value}" for key, value in counts.items()) + "\n",
+                       encoding="utf-8")
+    return counts
+
+
+SUMMARY = ROOT / "_build" / "browser-summary.txt"
 
 
 @pytest.mark.browser
-def test_pages_typeset_their_math_offline(browser):
+def test_pages_typeset_their_math_offline(measured):
     problems, typeset_pages = [], 0
-    for page in _content_pages():
+    for (page, _size), m in measured.items():
         name = page.relative_to(SITE)
-        browser.load(page.as_uri())
-        state = browser.evaluate(MATH_STATE)
-        for url in browser.requested_urls():
+        for url in m["requests"]:
             if not url.startswith(("file://", "data:", "blob:", "about:")):
                 problems.append(f"{name}: requested {url} (the site must work offline)")
-        problems += [f"{name}: JavaScript error {text}" for text in browser.exceptions()]
+        problems += [f"{name}: JavaScript error {text}" for text in m["exceptions"]]
+        state = m["math"]
+        if state is None:
+            continue
         if state["mathElements"]:
             typeset_pages += 1
             if not state["mathjax"]:
@@ -201,8 +309,42 @@ def test_pages_typeset_their_math_offline(browser):
                             f"...{state['text'][start:raw.end() + 60]!r}")
         problems += [f"{name}: image {image['src']} did not load"
                      for image in state["images"] if not image["ok"]]
+    summary = _summary(measured)
     assert typeset_pages >= 5, f"expected math on most pages, found it on {typeset_pages}"
-    assert not problems, "\n".join(problems)
+    assert not problems, "\n".join(problems) + f"\n{summary}"
+
+
+@pytest.mark.browser
+def test_nothing_is_cut_at_1280_and_no_page_is_wider_than_a_phone(measured):
+    """At 1280 px nothing needs scrolling or is hidden; at 390 px the page fits the screen.
+
+    On a phone a wide table or formula may scroll inside its own box, but a
+    table's box must say so (netlib.js labels it), and nothing may be clipped.
+    """
+    problems = []
+    for (page, size), m in measured.items():
+        name, layout = page.relative_to(SITE), m["layout"]
+        if layout["width"] > layout["viewport"] + 1:
+            problems.append(f"{name} at {size[0]} px: the page is {layout['width']} px wide")
+        for item in layout["cut"]:
+            if size == DESKTOP:
+                problems.append(f"{name} at 1280 px: {item['what']} is cut by {item['by']} px"
+                                + (" (it scrolls)" if item["scrolls"] else ""))
+            elif not item["scrolls"]:
+                problems.append(f"{name} at 390 px: {item['what']} is clipped by "
+                                f"{item['by']} px")
+            elif item["what"].startswith("div.pst-scrollable-table-container") \
+                    and not item["labelled"]:
+                problems.append(f"{name} at 390 px: a table scrolls without saying so")
+    summary = _summary(measured)
+    assert not problems, (f"{len(problems)} layout problems ({summary}):\n"
+                          + "\n".join(problems[:80]))
+
+
+@pytest.mark.browser
+def test_the_site_is_small():
+    size = _site_megabytes()
+    assert size < SITE_LIMIT_MB, f"the built site is {size:.1f} MB (limit {SITE_LIMIT_MB} MB)"
 
 
 @pytest.mark.browser

@@ -49,6 +49,7 @@ import inspect
 import json
 import multiprocessing
 import os
+import re
 import shutil
 import sys
 import time
@@ -131,15 +132,141 @@ def literalinclude(klass: type, method: str, page_dir: Path) -> str:
             f":language: python\n:caption: {klass.__module__}.{klass.__qualname__}.{method}\n```")
 
 
+#: Helpers that guard inputs (shapes, finiteness) or word error messages and
+#: say nothing about the gradient; the page would only grow by them.
+SKIPPED_HELPERS = ("netlib._validation",)
+SKIPPED_NAMES = re.compile(r"^(describe|_?check\w*|_expected\w*|\w*_message|"
+                           r"forward_checked_upstream)$")
+
+
+def _called_helpers(function) -> list:
+    """netlib functions and methods that ``function`` calls by name, in call order.
+
+    ``helper(...)`` resolves in the defining module's globals, ``self.helper(...)``
+    in the class of the bound method; both count only if netlib defines them.
+    """
+    import ast
+    import textwrap
+
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
+    except (OSError, TypeError, SyntaxError):
+        return []
+    module = sys.modules.get(function.__module__)
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        target = None
+        if isinstance(node.func, ast.Name) and module is not None:
+            target = vars(module).get(node.func.id)
+        elif isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name) \
+                and node.func.value.id == "self":
+            target = ("self", node.func.attr)
+        if target is not None and target not in found:
+            found.append(target)
+    return found
+
+
 def code_sections(cls: type, page_dir: Path) -> str:
-    """The forward and backward code of ``cls``, each method included once."""
+    """The forward and backward code of ``cls``, and every netlib helper they call.
+
+    Each method or function is included once, from its own file, so that the
+    page shows all the code that computes the VJP (the norms' shared
+    statistics, conv2d's im2col, attention's row softmax), not a call into
+    code the reader cannot see.
+    """
     seen, blocks = set(), []
-    for names in (FORWARD_METHODS, BACKWARD_METHODS):
-        found = defining_class(cls, names)
-        if found not in seen:
-            seen.add(found)
-            blocks.append(literalinclude(*found, page_dir))
+    queue = [defining_class(cls, names) for names in (FORWARD_METHODS, BACKWARD_METHODS)]
+    if queue[0][1] == "_value_and_grad":
+        # A loss: the base class's forward applies the 1/N of the mean and
+        # backward multiplies by g; both are part of the gradient.
+        queue += [defining_class(cls, ("forward",)), defining_class(cls, ("backward",))]
+    while queue:
+        found = queue.pop(0)
+        if found in seen:
+            continue
+        seen.add(found)
+        if isinstance(found[0], type):
+            klass, name = found
+            blocks.append(literalinclude(klass, name, page_dir))
+            callee = getattr(klass, name)
+        else:
+            callee = found[1]
+            blocks.append(include_function(callee, page_dir))
+        for target in _called_helpers(callee):
+            name = target[1] if isinstance(target, tuple) else getattr(target, "__name__", "")
+            if SKIPPED_NAMES.match(name):
+                continue
+            if isinstance(target, tuple):
+                try:
+                    queue.append(defining_class(cls, (target[1],)))
+                except LookupError:
+                    pass
+            elif inspect.isfunction(target) and target.__module__.startswith("netlib") \
+                    and not target.__module__.startswith(SKIPPED_HELPERS):
+                queue.append((None, target))
     return "\n\n".join(blocks)
+
+
+def include_function(function, page_dir: Path) -> str:
+    """A ``literalinclude`` of one module-level function."""
+    source = Path(inspect.getsourcefile(function)).resolve()
+    relative = os.path.relpath(source, page_dir)
+    return (f"```{{literalinclude}} {relative}\n:pyobject: {function.__name__}\n"
+            f":language: python\n:caption: {function.__module__}.{function.__name__}\n```")
+
+
+#: A line of a displayed definition longer than this (characters of LaTeX,
+#: about 70 rendered columns) is broken at its top-level ``,\quad`` separators.
+DEFINITION_LINE_CHARS = 110
+
+
+def _top_level_pieces(latex: str, separator: str) -> list[str]:
+    """``latex`` split at ``separator`` where no brace is open."""
+    pieces, depth, start, index = [], 0, 0, 0
+    while index < len(latex):
+        if latex.startswith(separator, index) and depth == 0:
+            pieces.append(latex[start:index])
+            index += len(separator)
+            start = index
+            continue
+        char = latex[index]
+        if char == "{" and latex[index - 1:index] != "\\":
+            depth += 1
+        elif char == "}" and latex[index - 1:index] != "\\":
+            depth -= 1
+        index += 1
+    pieces.append(latex[start:])
+    return pieces
+
+
+def wrap_definition(latex: str, width: int = DEFINITION_LINE_CHARS) -> str:
+    r"""A long one-line definition as a ``gathered`` block of lines at most ``width`` long.
+
+    Each line of the definition (rows of an existing ``gathered``) is cut at
+    its top-level ``,\quad`` separators and the pieces regrouped greedily, so
+    a formula like attention's seven equations reads as three lines instead of
+    scrolling out of the page's column. Short definitions are unchanged.
+    """
+    prefix, suffix = r"\begin{gathered} ", r" \end{gathered}"
+    inner = latex[len(prefix):-len(suffix)] if latex.startswith(prefix) and \
+        latex.endswith(suffix) else latex
+    rows = _top_level_pieces(inner, r", \\ ")
+    if all(len(row) <= width for row in rows):
+        return latex
+    lines = []
+    for row in rows:
+        current = ""
+        for piece in _top_level_pieces(row.replace(r", \quad", r",\quad"), r",\quad"):
+            piece = piece.strip()
+            if current and len(current) + len(piece) > width:
+                lines.append(current + ",")
+                current = piece
+            else:
+                current = f"{current},\\quad {piece}" if current else piece
+        lines.append(current)
+    return prefix + r" \\ ".join(lines) + suffix
 
 
 def render_layer_page(d, template: Template, page_dir: Path, sections: dict) -> str:
@@ -153,7 +280,7 @@ def render_layer_page(d, template: Template, page_dir: Path, sections: dict) -> 
         title=d.title,
         kind=d.kind,
         class_path=f"{d.netlib_class.__module__}.{d.netlib_class.__qualname__}",
-        definition=latex_definition(d),
+        definition=wrap_definition(latex_definition(d)),
         code=code_sections(d.netlib_class, page_dir),
         notes=notes,
         **sections,
@@ -219,6 +346,31 @@ class RegistryCheckFailed(ExtensionError):
     """A registry entry failed a check while the site was being built."""
 
 
+def _finite_difference_margins(d) -> dict:
+    """``(wrt, shapes) -> (error, tolerance)`` of netlib's checker, absolute, worst entry.
+
+    The check rows keep only a relative error; the page's table puts each
+    error beside its tolerance in the same units, so the worker asks the same
+    checker (:func:`derivations.verify.finite_difference_check`) for its
+    report at every shape set. A failure here fails the build like any check.
+    """
+    import numpy as np
+
+    from derivations.verify import finite_difference_check
+
+    rng = np.random.default_rng(0)
+    margins = {}
+    for shapes in d.shape_sets:
+        report = finite_difference_check(d, shapes, rng)
+        if not report.passed:
+            raise RegistryCheckFailed(f"{d.name}: finite differences at "
+                                      f"{d.shape_text(shapes)}:\n{report}")
+        for check in report.checks:
+            margins[check.name, d.shape_text(shapes)] = (float(check.error),
+                                                         float(check.tolerance))
+    return margins
+
+
 def _entry_work(name: str, page_dir: str) -> dict:
     """Checks and computed page sections of one entry (runs in a worker process)."""
     from sitekit import LayerPage, Row
@@ -226,14 +378,18 @@ def _entry_work(name: str, page_dir: str) -> dict:
     from derivations.registry import get
     from derivations.verify import check_entry
 
-    rows = [row.as_dict() for row in check_entry(get(name))]
+    d = get(name)
+    rows = [row.as_dict() for row in check_entry(d)]
     page = LayerPage(name)
     image = Path(page_dir) / IMAGE_DIR / f"{name}.png"
     sections = {
         "forward_section": page.forward_text(),
+        "derivation_section": page.derivation_text(),
         "jacobian_section": page.jacobians_text(image, f"{IMAGE_DIR}/{name}.png"),
         "stated_section": page.stated_text(),
-        "checks_section": page.checks_text([Row(**row) for row in rows]),
+        "checks_section": page.checks_text([Row(**row) for row in rows],
+                                           _finite_difference_margins(d)),
+        "symbols_section": page.symbols_text(),
     }
     return {"rows": rows, "sections": sections}
 

@@ -12,6 +12,7 @@ A failed check raises :class:`CheckFailed` inside the page's cell, and
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,16 +73,43 @@ def _shape_text(shapes) -> str:
     return ", ".join(f"{name} {tuple(shape)}" for name, shape in shapes.items())
 
 
+def table_cell(value) -> str:
+    r"""One cell of a Markdown pipe table: ``value`` as text that keeps its column.
+
+    A ``|`` ends a cell wherever it stands, inside ``$...$`` math and code spans
+    too (the log det identity, :math:`\ln\lvert\det X\rvert`, lost its
+    columns this way). Inside math a bar becomes ``\vert`` (``\|`` becomes
+    ``\Vert``), which TeX draws the same; elsewhere it is escaped as ``\|``,
+    which the table parser turns back into ``|`` (in code spans too). A line
+    break would end the row: it becomes a space.
+    """
+    text = str(value).replace("\r", " ").replace("\n", " ")
+    return _CELL_PARTS.sub(_cell_part, text)
+
+
+#: A code span, a ``$...$`` formula, or a bar anywhere else.
+_CELL_PARTS = re.compile(r"(`[^`]*`)|(\$[^$]+\$)|(\|)")
+
+
+def _cell_part(match: re.Match) -> str:
+    code, math, _ = match.groups()
+    if code:
+        return code.replace("|", "\\|")
+    if math:
+        return math.replace("\\|", "\\Vert ").replace("|", "\\vert ")
+    return "\\|"
+
+
 def markdown_table(header: list[str], rows: list[list[str]]) -> str:
-    """A Markdown pipe table (cells converted with ``str``).
+    """A Markdown pipe table; every cell goes through :func:`table_cell`.
 
     The same few lines as ``examples.seed_report.markdown_table``: this module
     is also loaded by the Sphinx extension in builds that have no examples/
     (tests/test_site.py builds a copy with netlib/ and derivations/ only).
     """
-    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
-    lines += ["| " + " | ".join(str(cell).replace("|", "\\|") for cell in row) + " |"
-              for row in rows]
+    lines = ["| " + " | ".join(table_cell(cell) for cell in header) + " |",
+             "|" + " --- |" * len(header)]
+    lines += ["| " + " | ".join(table_cell(cell) for cell in row) + " |" for row in rows]
     return "\n".join(lines)
 
 
@@ -90,10 +118,25 @@ def _mark(passed: bool) -> str:
 
 
 def _error(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.1e}"
+    if value is None:
+        return "n/a"
+    return "0" if value == 0 else f"{value:.1e}"
 
 
-# -- home page -----------------------------------------------------------------
+# -- home page and status page ---------------------------------------------------
+def status_line(status_page: str = "status.md") -> None:
+    """One sentence for the home page: entries and checks of this build, linked to the table."""
+    registry = _registry()
+    rows = [row for name in registry for row in check_results(name)]
+    failed = [row for row in rows if not row.passed]
+    if failed:
+        raise CheckFailed(f"{len(failed)} checks failed while building the site")
+    display(Markdown(
+        f"**Verified when this site was built:** {len(registry)} layers and losses, "
+        f"{len(rows)} checks passed, none failed ([every check, entry by entry]"
+        f"({status_page}))."))
+
+
 def status_table(page_prefix: str = "layers/") -> None:
     """Display one row per registry entry from the check results stored by this build."""
     registry = _registry()
@@ -125,8 +168,36 @@ def status_table(page_prefix: str = "layers/") -> None:
 
 
 # -- one page per registry entry -------------------------------------------------
+#: Above this many characters of LaTeX a formula is folded away (a collapsed
+#: block the reader opens on purpose) instead of shown in the page's flow.
+FOLD_LATEX_CHARS = 2000
+
+
 def _math_block(latex: str) -> str:
     return f"```{{math}}\n{latex}\n```"
+
+
+def fold(summary: str, body: str) -> str:
+    """A collapsed block: ``summary`` is always shown, ``body`` (MyST) on request."""
+    summary = summary.replace("<", "&lt;").replace(">", "&gt;")
+    return (f'<details class="netlib-fold">\n<summary>{summary}</summary>\n\n{body}\n\n'
+            "</details>")
+
+
+def _rst_to_myst(text: str) -> str:
+    """A docstring's first sentence, its reStructuredText roles made MyST."""
+    text = re.sub(r":math:`([^`]*)`", r"$\1$", text)
+    text = re.sub(r":(?:class|func|meth|mod|data|attr):`~?([^`]*)`", r"`\1`", text)
+    return text.replace("``", "`")
+
+
+def _docstring_line(kind: type) -> str:
+    """First paragraph of the first docstring along ``kind``'s MRO within derivations."""
+    for klass in kind.__mro__:
+        if klass.__module__.startswith("derivations") and klass.__doc__:
+            paragraph = klass.__doc__.strip().split("\n\n")[0]
+            return _rst_to_myst(" ".join(line.strip() for line in paragraph.splitlines()))
+    return ""
 
 
 class LayerPage:
@@ -134,7 +205,9 @@ class LayerPage:
 
     ``docs/_ext/netlib_site.py`` calls these while it writes the page, in the
     same worker process that ran the entry's checks (the SymPy Jacobians are
-    cached there), so a layer page needs no kernel of its own.
+    cached there), so a layer page needs no kernel of its own. Every formula
+    is SymPy's or the printer's output of the checked expressions; long ones
+    are summarised and folded away (:func:`fold`), never dumped.
     """
 
     def __init__(self, name: str) -> None:
@@ -146,95 +219,296 @@ class LayerPage:
         self.shapes = min(self.d.shape_sets,
                           key=lambda shapes: sum(int(np.prod(s)) for s in shapes.values()))
 
+    # -- names -----------------------------------------------------------------
+    def _atoms(self) -> list:
+        """Matrix symbols, operators and named quantities of the entry's expressions."""
+        import sympy
+
+        from derivations.notation import Operator, is_expression
+
+        found = []
+        for expr in [self.d.forward, *self.d.stated.values()]:
+            if not is_expression(expr):
+                continue
+            for atom in sympy.preorder_traversal(expr):
+                if isinstance(atom, (sympy.MatrixSymbol, Operator)) and atom not in found:
+                    found.append(atom)
+        return found
+
+    def symbol(self, name: str) -> str:
+        """LaTeX of argument ``name`` as the printer shows it (``Wq`` -> ``W_{q}``)."""
+        import sympy
+
+        from derivations.printing import latex
+
+        for atom in self._atoms():
+            if isinstance(atom, sympy.MatrixSymbol) and atom.name == name:
+                return latex(atom)
+        return _symbol(name)
+
+    def _gradient(self, wrt: str) -> str:
+        return rf"\frac{{\partial L}}{{\partial {self.symbol(wrt)}}}"
+
+    # -- sections ----------------------------------------------------------------
     def forward_text(self) -> str:
-        """The forward map written out at the smallest shape set."""
+        """The forward map written out at the smallest shape set, folded away."""
         from derivations.latex import latex_forward
 
         text = latex_forward(self.d, self.shapes)
+        summary = (f"The forward map written out by SymPy, entry by entry, at the shapes "
+                   f"{_shape_text(self.shapes)}")
         if len(text) > MAX_LATEX_CHARS:
-            return (f"Written out by SymPy at the shapes {_shape_text(self.shapes)}, the "
-                    f"expression runs to {len(text)} characters of LaTeX; the definition "
-                    f"above says the same in one line.")
-        return (f"Written out by SymPy at the shapes {_shape_text(self.shapes)}:\n\n"
-                + _math_block(text))
+            return (f"(Written out entry by entry at the shapes {_shape_text(self.shapes)}, "
+                    "SymPy's form of this map is too long to typeset; the definition says "
+                    "the same.)")
+        return fold(summary, _math_block(text))
+
+    def derivation_text(self) -> str:
+        """The chain rule in index form, and SymPy's sum for the first entry of each gradient."""
+        import sympy
+
+        from derivations.verify import jacobian
+
+        d, shapes = self.d, self.shapes
+        G = d.upstream_symbol(shapes)
+        flat_G = list(G)
+        symbols = d.symbols(shapes)
+        loss = d.kind == "loss"
+        parts = [
+            "One entry of a gradient collects every output that entry touches, each "
+            "weighted by the upstream gradient (the chain rule, with $y$ and the "
+            "argument $a$ flattened row by row; see {doc}`../conventions`):",
+            _math_block(r"\frac{\partial L}{\partial a_k} = \sum_i \frac{\partial L}"
+                        r"{\partial y_i}\,\frac{\partial y_i}{\partial a_k} = \sum_i G_i\,"
+                        r"J_{ik}, \qquad \operatorname{vec}\frac{\partial L}{\partial A} = "
+                        r"J_A^\top \operatorname{vec} G ."),
+        ]
+        if loss:
+            parts.append("For a loss the output is the scalar $L$ itself, $J$ has one row, "
+                         "and $G$ is the number `backward(g)` receives (1 at the end of "
+                         "the chain).")
+        parts.append(f"SymPy forms this sum at the shapes {_shape_text(shapes)}. For the "
+                     "first entry of each argument it gives the following; the exact check "
+                     "below proves the whole sum equals the stated formula, entry by entry.")
+        folded, long = [], []
+        for wrt in d.inputs:
+            J = jacobian(d, wrt, shapes)
+            first = sympy.latex(symbols[wrt][0])
+            terms = [flat_G[i] * J[i, 0] for i in range(J.rows) if J[i, 0] != 0]
+            lhs = rf"\frac{{\partial L}}{{\partial {first}}}"
+            if not terms:
+                parts.append(_math_block(lhs + " = 0"))
+                continue
+            text = sympy.latex(sympy.Add(*terms))
+            block = _math_block(rf"{lhs} = {text}")
+            if len(text) <= FOLD_LATEX_CHARS:
+                parts.append(block)
+            elif len(text) <= MAX_LATEX_CHARS:
+                folded.append((f"∂L/∂{wrt}[0]: a sum of {len(terms)} terms", block))
+            else:
+                long.append(f"${self.symbol(wrt)}$ ({len(terms)} terms)")
+        parts += [fold(summary, body) for summary, body in folded]
+        if long:
+            parts.append("For " + ", ".join(long) + " the sum is too long to typeset: its "
+                         "terms are long expressions in the entries. The stated formula "
+                         "below is its closed form.")
+        return "\n\n".join(parts)
 
     def jacobians_text(self, image_path: Path, image_link: str) -> str:
-        """Each Jacobian as SymPy gives it, and a heat map of all of them."""
+        """A heat map of every Jacobian, then the matrices themselves, folded away."""
+        from derivations.latex import jacobian_structure
+        from derivations.verify import jacobian, jacobian_numpy
+
+        d, shapes = self.d, self.shapes
+        values = d.sample(np.random.default_rng(0), shapes)
+        matrices = [(wrt, jacobian_numpy(d, wrt, shapes, values=values)) for wrt in d.inputs]
+        self._heat_maps(matrices, image_path)
+        loss = d.kind == "loss"
+        if loss:
+            what = ("A loss has one output, so its Jacobian is a single row; the picture "
+                    "shows that row reshaped to the argument's shape, i.e. the gradient "
+                    "itself")
+        else:
+            what = ("Rows index the output $y$, columns the argument, both flattened row "
+                    "by row (numerator layout); white is zero, and zeros are structure, "
+                    "not chance")
+        parts = [f"![Heat maps of the Jacobians of {d.title}]({image_link})",
+                 f"The Jacobians at a random point, at the shapes {_shape_text(shapes)}. "
+                 f"{what}. Colour is the value (scale beside each map)."]
+        shown = []
+        for wrt in d.inputs:
+            J = jacobian(d, wrt, shapes)
+            head = (rf"J_{{{self.symbol(wrt)}}} = \frac{{\partial \operatorname{{vec}} y}}"
+                    rf"{{\partial \operatorname{{vec}} {self.symbol(wrt)}}}"
+                    rf" \in \mathbb R^{{{J.rows}\times {J.cols}}}")
+            text = _latex(J)
+            nonzero = sum(1 for entry in J if entry != 0)
+            if len(text) <= MAX_LATEX_CHARS:
+                shown.append(_math_block(head + " = " + text))
+            else:
+                shown.append(_math_block(head) + f"\n\n{nonzero} of its {J.rows * J.cols} "
+                             "entries are nonzero (`*`), too long to typeset one by one "
+                             f"({len(text):,} characters of LaTeX):\n\n"
+                             f"```text\n{jacobian_structure(d, wrt, shapes)}\n```")
+        sizes = ", ".join(f"{wrt}: {J.shape[0]}×{J.shape[1]}" for wrt, J in matrices)
+        parts.append(fold(f"The Jacobians entry by entry, as SymPy gives them ({sizes})",
+                          "\n\n".join(shown)))
+        return "\n\n".join(parts)
+
+    def _heat_maps(self, matrices, image_path: Path) -> None:
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
+        from matplotlib.ticker import MaxNLocator
 
-        from derivations.latex import jacobian_structure
-        from derivations.verify import jacobian, jacobian_numpy
-
-        d, shapes, parts = self.d, self.shapes, []
-        for wrt in d.inputs:
-            J = jacobian(d, wrt, shapes)
-            head = (rf"J_{{{wrt}}} = \frac{{\partial \operatorname{{vec}} y}}"
-                    rf"{{\partial \operatorname{{vec}} {_symbol(wrt)}}}"
-                    rf" \in \mathbb R^{{{J.rows}\times {J.cols}}}")
-            text = _latex(J)
-            if len(text) <= MAX_LATEX_CHARS:
-                parts.append(_math_block(head + " = " + text))
-                continue
-            parts.append(_math_block(head))
-            parts.append(f"The full matrix runs to {len(text)} characters of LaTeX; its "
-                         "pattern of nonzero (`*`) and zero (`.`) entries:\n\n"
-                         f"```text\n{jacobian_structure(d, wrt, shapes)}\n```")
-            nonzero = [(i, j) for i in range(J.rows) for j in range(J.cols) if J[i, j] != 0]
-            if nonzero:
-                i, j = nonzero[0]
-                entry = _latex(J[i, j])
-                if len(entry) <= MAX_LATEX_CHARS:
-                    parts.append("Its first nonzero entry:\n\n" + _math_block(
-                        rf"(J_{{{wrt}}})_{{{i},{j}}} = {entry}"))
-                else:
-                    parts.append(f"Even its first nonzero entry runs to {len(entry)} "
-                                 "characters of LaTeX.")
-        values = d.sample(np.random.default_rng(0), shapes)
-        matrices = [(wrt, jacobian_numpy(d, wrt, shapes, values=values)) for wrt in d.inputs]
-        widths = [max(J.shape[1], 2) for _, J in matrices]
-        fig, axes = plt.subplots(1, len(matrices), figsize=(min(3 + 0.35 * sum(widths), 12), 4),
-                                 width_ratios=widths, squeeze=False)
-        for ax, (wrt, J) in zip(axes[0], matrices, strict=True):
+        d, shapes = self.d, self.shapes
+        loss = d.kind == "loss"
+        if loss:   # one row: show it in the argument's own shape
+            symbols = d.symbols(shapes)
+            matrices = [(wrt, J.reshape(symbols[wrt].shape)) for wrt, J in matrices]
+        columns = min(len(matrices), 3)
+        rows = -(-len(matrices) // columns)
+        fig, axes = plt.subplots(rows, columns, figsize=(3.6 * columns + 0.6, 3.4 * rows),
+                                 squeeze=False)
+        for ax in axes.flat[len(matrices):]:
+            ax.axis("off")
+        for ax, (wrt, J) in zip(axes.flat, matrices, strict=False):
             limit = float(np.abs(J).max()) or 1.0
-            ax.imshow(J, cmap="RdBu_r", vmin=-limit, vmax=limit)
-            ax.set_title(f"$J_{{{wrt}}}$ {J.shape[0]}×{J.shape[1]}")
-            ax.set_xlabel(f"entry of vec({wrt})")
-            ax.set_ylabel("entry of vec(y)")
-        fig.suptitle(f"{d.title}: Jacobians at a random point, {_shape_text(shapes)}")
+            image = ax.imshow(J, cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto",
+                              interpolation="nearest")
+            symbol = self.symbol(wrt)
+            if loss:
+                ax.set_title(rf"$\partial L/\partial {symbol}$, {J.shape[0]}×{J.shape[1]}")
+                ax.set_xlabel("column of " + wrt)
+                ax.set_ylabel("row of " + wrt)
+            else:
+                ax.set_title(f"$J_{{{symbol}}}$, {J.shape[0]}×{J.shape[1]}")
+                ax.set_xlabel(f"entry of vec {wrt}")
+                ax.set_ylabel("entry of vec y")
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=6))
+            ax.yaxis.set_major_locator(MaxNLocator(integer=True, nbins=6))
+            ax.tick_params(labelsize=8)
+            fig.colorbar(image, ax=ax, fraction=0.05, pad=0.03).ax.tick_params(labelsize=7)
         fig.tight_layout()
         image_path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(image_path, dpi=90, metadata={"Software": None})
+        fig.savefig(image_path, dpi=100, bbox_inches="tight", pad_inches=0.05,
+                    metadata={"Software": None})
         plt.close(fig)
-        parts.append(f"![Heat maps of the Jacobians of {d.title}]({image_link})")
-        return "\n\n".join(parts)
 
     def stated_text(self) -> str:
-        """The stated closed-form VJP of every argument."""
+        """The stated closed-form VJP of every argument (the printer's output)."""
         from derivations.latex import latex_stated
 
         return "\n\n".join(
-            _math_block(rf"\frac{{\partial L}}{{\partial {_symbol(wrt)}}} = "
-                        + latex_stated(self.d, wrt)) for wrt in self.d.inputs)
+            _math_block(f"{self._gradient(wrt)} = " + latex_stated(self.d, wrt))
+            for wrt in self.d.inputs)
+
+    def symbols_text(self) -> str:
+        """Every symbol of the page's formulas: its shape and what it is."""
+        import sympy
+
+        from derivations.printing import latex
+
+        d = self.d
+        rows = [[f"${'L' if d.kind == 'loss' else 'Y'}$", "output",
+                 "the loss, a number" if d.kind == "loss"
+                 else "the layer's output; $y = \\operatorname{vec} Y$ flattened row by row"]]
+        seen = set()
+        for atom in self._atoms():
+            text = latex(atom)
+            if isinstance(atom, sympy.MatrixSymbol):
+                if text in seen:
+                    continue
+                seen.add(text)
+                shape = _shape_latex(atom)
+                if atom.name == "G":
+                    meaning = ("upstream gradient $\\partial L/\\partial Y$, the shape of the "
+                               "output")
+                elif atom.name == d.forward_arg:
+                    meaning = "input (`x` in netlib)"
+                elif atom.name in d.inputs:
+                    meaning = f"parameter (`{atom.name}` in netlib)"
+                elif atom.name in d.constants:
+                    meaning = f"constant, not differentiated (`{atom.name}`: the targets)"
+                else:
+                    meaning = _docstring_line(type(atom))
+                rows.append([f"${text}$", shape, meaning])
+            else:
+                kind = type(atom).__name__
+                key = text if kind in ("Quantity", "Backward") else kind
+                if key in seen or kind == "Where":
+                    continue
+                seen.update({key, text})
+                if kind == "Quantity":
+                    meaning = "computed by the forward pass (see the definition)"
+                elif kind == "Backward":
+                    meaning = ("gradient of $L$ with respect to the forward quantity of the "
+                               "same letter, defined in the *where* lines")
+                else:
+                    meaning = _docstring_line(type(atom))
+                rows.append([f"${text}$", _shape_latex(atom), meaning])
+        stated = " ".join(self.d.stated_text(wrt) for wrt in d.inputs)
+        notation = [(r"\odot", r"\odot", "elementwise (Hadamard) product"),
+                    (r"^\top", r"A^\top", "transpose"),
+                    (r"\mathbf{1}", r"\mathbf 1", "a column of ones (sums rows or columns)")]
+        rows += [[f"${shown}$", "", meaning] for marker, shown, meaning in notation
+                 if marker in stated and marker not in seen]
+        rows.append([r"$J_A$", "", "Jacobian $\\partial \\operatorname{vec} y / "
+                     "\\partial \\operatorname{vec} A$, one row per output entry"])
+        return ("Every symbol of the formulas above; the general conventions are in "
+                "{doc}`../conventions`.\n\n"
+                + markdown_table(["symbol", "shape", "meaning"], rows))
 
     @staticmethod
-    def checks_text(rows: list[Row]) -> str:
-        """The table of this entry's checks, as this build ran them."""
-        table = [[row.check, "output" if row.wrt is None else f"`{row.wrt}`", row.shapes,
-                  _mark(row.passed), _error(row.max_rel_error), f"{row.seconds:.2f}"]
-                 for row in rows]
-        return ("Each row ran during this build of the site. *exact*: the stated VJP minus "
-                "reshape(Jᵀ vec G) simplifies to zero. *transpose*: this layout's VJPs are "
-                "exactly the transposes of the other layout's. *numeric*: netlib's "
-                "`backward` against the lambdified Jᵀ g in float64 at a random point with a "
-                "random upstream gradient; *forward*: netlib's `forward` against the SymPy "
-                "map; *finite differences*: netlib's `backward` against central differences "
-                "of its `forward` (netlib.gradcheck). *max rel. error*: "
-                "max|netlib − reference| / max|reference|.\n\n"
-                + markdown_table(["check", "with respect to", "shapes", "result",
-                                   "max rel. error", "seconds"], table))
+    def checks_text(rows: list[Row], tolerances: dict | None = None) -> str:
+        """The table of this entry's checks, as this build ran them.
+
+        ``tolerances`` maps ``(wrt, shapes)`` of a finite-difference row to
+        ``(error, tolerance)``, both absolute at the worst entry (from the
+        same checker's report); the other numeric rows are relative errors
+        against :data:`derivations.verify.rows.NUMERIC_RTOL`.
+        """
+        from derivations.verify.rows import NUMERIC_RTOL
+
+        tolerances = tolerances or {}
+        table = []
+        for row in rows:
+            if row.check in ("exact", "transpose"):
+                error, tolerance, units = "0", "0", "exact"
+            elif row.check == "finite differences" and (row.wrt, row.shapes) in tolerances:
+                abs_error, abs_tolerance = tolerances[row.wrt, row.shapes]
+                error, tolerance = _error(abs_error), f"{abs_tolerance:.1e}"
+                units = "absolute"
+            else:
+                error, tolerance = _error(row.max_rel_error), f"{NUMERIC_RTOL:.0e}"
+                units = "relative"
+            table.append([row.check, "output" if row.wrt is None else f"`{row.wrt}`",
+                          row.shapes, error, tolerance, units, _mark(row.passed)])
+        return ("Every row ran while this page was built; a row passes when its *error* "
+                "is at most its *tolerance*, both in the units of its *units* column. "
+                "*exact*: the stated VJP minus reshape(Jᵀ vec G) simplifies to zero "
+                "(no rounding, so both are 0). *transpose*: this layout's VJPs are exactly "
+                "the transposes of the other layout's. *numeric*: netlib's `backward` "
+                "against the lambdified Jᵀ g in float64 at a random point with a random "
+                "upstream gradient, and *forward*: netlib's `forward` against the SymPy "
+                "map; both *relative*, max|netlib − SymPy| / max|SymPy|. "
+                "*finite differences*: netlib's `backward` against central differences of "
+                "its `forward` (`netlib.gradcheck`); *absolute* error at the worst entry "
+                "against the tolerance the checker derives from the step size.\n\n"
+                + markdown_table(["check", "w.r.t.", "shapes", "error", "tolerance",
+                                   "units", "result"], table))
+
+
+def _shape_latex(atom) -> str:
+    """``$(N, n_{in})$``: a matrix expression's shape in its size symbols."""
+    import sympy
+
+    try:
+        sizes = [sympy.latex(size, mul_symbol="dot") for size in atom.shape]
+    except (AttributeError, TypeError):
+        return ""
+    return "$(" + ", ".join(sizes) + ")$"
 
 
 def _latex(matrix) -> str:
@@ -244,9 +518,12 @@ def _latex(matrix) -> str:
 
 
 def _symbol(name: str) -> str:
-    """``x`` -> ``x``; ``gamma`` -> ``\\gamma`` (parameter names as LaTeX)."""
+    """``x`` -> ``x``; ``gamma`` -> ``\\gamma``; ``Wq`` -> ``W_{q}`` (names as LaTeX)."""
     greek = {"gamma", "beta", "alpha", "mu", "sigma"}
-    return f"\\{name}" if name in greek else name
+    if name in greek:
+        return f"\\{name}"
+    match = re.fullmatch(r"([A-Za-z])([a-z0-9]+)", name)
+    return f"{match[1]}_{{{match[2]}}}" if match else name
 
 
 # -- the mistakes page -------------------------------------------------------------
@@ -294,3 +571,117 @@ def slipped_summary(results) -> None:
         f"with every axis of the same length and an all-ones upstream gradient:\n\n{items}\n\n"
         "With a square $W$ a transposed gradient has the right shape; with $g$ all ones, a "
         "sum over the wrong axis or a swapped product can give the same numbers."))
+
+
+# -- pictures ----------------------------------------------------------------------
+def _product_row(ax, y: float, terms, unit: float = 0.32) -> None:
+    """Draw ``A · B = C`` as boxes sized by their shapes, left to right from x = 0.
+
+    ``terms`` is a list of ``(label, rows, cols, colour)`` and operator strings.
+    """
+    from matplotlib.patches import Rectangle
+
+    x = 0.0
+    for term in terms:
+        if isinstance(term, str):
+            ax.text(x + 0.25, y, term, ha="center", va="center", fontsize=15)
+            x += 0.5
+            continue
+        label, rows, cols, colour = term
+        width, height = cols * unit, rows * unit
+        ax.add_patch(Rectangle((x, y - height / 2), width, height, facecolor=colour,
+                               edgecolor="black", linewidth=1.2, alpha=0.85))
+        for i in range(1, rows):            # one cell per entry: the shape at a glance
+            ax.plot([x, x + width], [y - height / 2 + i * unit] * 2, color="white", lw=0.6)
+        for j in range(1, cols):
+            ax.plot([x + j * unit] * 2, [y - height / 2, y + height / 2], color="white", lw=0.6)
+        ax.text(x + width / 2, y + height / 2 + 0.12, label, ha="center", va="bottom",
+                fontsize=12)
+        ax.text(x + width / 2, y - height / 2 - 0.1, f"{rows}×{cols}", ha="center",
+                va="top", fontsize=9, color="#333")
+        x += width + 0.15
+
+
+def dense_shape_diagram(N: int = 2, n_in: int = 3, n_out: int = 4):
+    """The dense layer's forward and backward products in both layouts, boxes to scale.
+
+    Each box has a cell per entry, so a transpose is visibly a turned box and a
+    product fits only where the inner sizes meet. Returns the figure.
+    """
+    import matplotlib.pyplot as plt
+
+    blue, orange, green, grey = "#4c72b0", "#dd8452", "#55a868", "#8172b3"
+    rows_layout = [
+        ("forward", [("$X$", N, n_in, blue), "·", ("$W$", n_in, n_out, orange), "=",
+                     ("$Y$", N, n_out, green)]),
+        ("input gradient", [("$G$", N, n_out, grey), "·", ("$W^\\top$", n_out, n_in, orange),
+                            "=", ("$\\partial L/\\partial X$", N, n_in, blue)]),
+        ("weight gradient", [("$X^\\top$", n_in, N, blue), "·", ("$G$", N, n_out, grey), "=",
+                             ("$\\partial L/\\partial W$", n_in, n_out, orange)]),
+    ]
+    columns_layout = [
+        ("forward", [("$W$", n_out, n_in, orange), "·", ("$X$", n_in, N, blue), "=",
+                     ("$Y$", n_out, N, green)]),
+        ("input gradient", [("$W^\\top$", n_in, n_out, orange), "·", ("$G$", n_out, N, grey),
+                            "=", ("$\\partial L/\\partial X$", n_in, N, blue)]),
+        ("weight gradient", [("$G$", n_out, N, grey), "·", ("$X^\\top$", N, n_in, blue), "=",
+                             ("$\\partial L/\\partial W$", n_out, n_in, orange)]),
+    ]
+    fig, axes = plt.subplots(3, 2, figsize=(10, 6.6))
+    for column, (title, layout) in enumerate(
+            ((f"row layout: $X$ is ({N}, {n_in}), $W$ is ({n_in}, {n_out})", rows_layout),
+             (f"column layout: $X$ is ({n_in}, {N}), $W$ is ({n_out}, {n_in})",
+              columns_layout))):
+        for row, (name, terms) in enumerate(layout):
+            ax = axes[row, column]
+            _product_row(ax, 0.0, terms)
+            ax.set_xlim(-0.1, 5.6)
+            ax.set_ylim(-1.05, 1.05)
+            ax.set_aspect("equal")
+            ax.axis("off")
+            ax.set_title(f"{title}\n{name}" if row == 0 else name, fontsize=11, loc="left")
+    fig.tight_layout()
+    return fig
+
+
+def composition_graph(layers: list[str], loss: str = "loss"):
+    """A network as a computational graph: forward arrows above, VJPs below.
+
+    ``layers`` are the boxes' names in order; the values between them are
+    :math:`x = a_0, a_1, \\dots` and the gradients coming back
+    :math:`g_k = \\partial L / \\partial a_k`. Returns the figure.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import FancyBboxPatch
+
+    names = [*layers, loss]
+    count = len(names)
+    fig, ax = plt.subplots(figsize=(1.9 * count + 1.2, 2.9))
+    width, gap = 1.3, 0.6
+    centres = [0.9 + index * (width + gap) + width / 2 for index in range(count)]
+    for index, (name, centre) in enumerate(zip(names, centres, strict=True)):
+        colour = "#f2c9a8" if index == count - 1 else "#c8d7ee"
+        ax.add_patch(FancyBboxPatch((centre - width / 2, -0.45), width, 0.9,
+                                    boxstyle="round,pad=0.05", facecolor=colour,
+                                    edgecolor="black"))
+        ax.text(centre, 0, name, ha="center", va="center", fontsize=11)
+    starts = [0.0, *[c + width / 2 for c in centres[:-1]]]
+    ends = [c - width / 2 for c in centres]
+    for k, (start, end) in enumerate(zip(starts, ends, strict=True)):
+        label = "$x$" if k == 0 else f"$a_{k}$"
+        ax.annotate("", xy=(end, 0.25), xytext=(start, 0.25),
+                    arrowprops={"arrowstyle": "->", "color": "#2a5caa", "lw": 1.6})
+        ax.text((start + end) / 2, 0.42, label, ha="center", va="bottom", color="#2a5caa")
+        gradient = r"$\partial L/\partial x$" if k == 0 else f"$g_{k}$"
+        ax.annotate("", xy=(start, -0.25), xytext=(end, -0.25),
+                    arrowprops={"arrowstyle": "->", "color": "#b5442c", "lw": 1.6})
+        ax.text((start + end) / 2, -0.42, gradient, ha="center", va="top", color="#b5442c")
+    ax.text(0.0, 1.05, "forward: each layer keeps what its backward needs", color="#2a5caa",
+            fontsize=10, va="bottom")
+    ax.text(0.0, -1.05, r"backward: $g_{k-1} = J_k^\top g_k$, one VJP per layer, "
+            "right to left", color="#b5442c", fontsize=10, va="top")
+    ax.set_xlim(-0.2, centres[-1] + width / 2 + 0.2)
+    ax.set_ylim(-1.4, 1.4)
+    ax.axis("off")
+    fig.tight_layout()
+    return fig
