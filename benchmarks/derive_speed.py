@@ -21,8 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from derivations.matrix_calculus import derive  # noqa: E402
-from derivations.matrix_calculus.identities import IDENTITIES  # noqa: E402
+from derivations.matrix_calculus import derive
+from derivations.matrix_calculus.identities import IDENTITIES
 
 #: Questions at a fixed 8×8 size (the sizes a reader types to see a number).
 EIGHT = [

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from derivations.cli import build_parser
-from derivations.matrix_calculus import derive, prepare, to_text
+from derivations.matrix_calculus import MatrixCalculusError, derive, prepare, to_text
 from derivations.matrix_calculus.checks import confirm_jacobian
 from derivations.matrix_calculus.functions import FUNCTIONS
 from derivations.matrix_calculus.jacobian import IDENTITY
@@ -100,3 +100,37 @@ def test_core_modules_import_without_numpy():
                             text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "Matrix([[25]])"
+
+
+def test_a_zero_gradient_is_confirmed_and_a_nonzero_answer_rejected():
+    # sum(softmax(Z)) is the number of rows: its gradient is zero, and both
+    # the rule's answer and SymPy's come out as rounding noise.
+    assert derive("sum(softmax(X @ X))", "X", elementwise=False).confirmed
+    wrong = derive("sum(softmax(X @ X))", "X", candidate=parse("1e-9 * X"), elementwise=False)
+    assert not wrong.confirmed
+    assert all(c.error > 1e2 * c.tolerance for c in wrong.confirmations
+               if c.method.startswith("explicit Jacobian"))
+
+
+def test_large_fixed_sizes_are_checked_small_and_by_differences_at_their_size():
+    answer = derive("sum(softmax(X @ X @ X @ X))", "X", ["X=8x8"], elementwise=False)
+    assert answer.confirmed, answer.reason
+    explicit = {c.sizes["X"] for c in answer.confirmations
+                if c.method.startswith("explicit Jacobian")}
+    assert explicit and all(max(size) <= 3 for size in explicit)
+    asked = [c for c in answer.confirmations if c.method.endswith("at the sizes asked")]
+    assert len(asked) == 1 and asked[0].sizes["X"] == (8, 8) and asked[0].passed
+
+
+def test_a_request_over_the_memory_budget_is_refused_by_name():
+    with pytest.raises(MatrixCalculusError) as caught:
+        prepare("sum(kron(kron(kron(A, B), C), D))", "A",
+                ["A=8x8", "B=8x8", "C=8x8", "D=8x8"])
+    assert "4096×4096" in str(caught.value) and "nothing was allocated" in str(caught.value)
+
+
+def test_timeout_ends_a_question_with_a_message(capsys):
+    from derivations.cli import main
+    assert main(["derive", "sum(softmax(X @ W) * Y)", "--wrt", "W", "--timeout", "0.01"]) == 1
+    captured = capsys.readouterr()
+    assert "no answer within 0.01 s" in captured.err and captured.out == ""

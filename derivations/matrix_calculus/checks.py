@@ -14,12 +14,17 @@ import numpy as np
 
 from . import confirm
 from .errors import ShapeError
-from .expr import Node
+from .expr import Node, subtrees, to_text
 from .numeric import to_numpy
 from .shapes import sample_sizes
 
-__all__ = ["SIZE_DRAWS", "candidate_value", "confirm_candidates", "confirm_jacobian",
-           "sample_points", "size_sets"]
+__all__ = ["MEMORY_BUDGET", "SIZE_DRAWS", "candidate_value", "check_memory",
+           "confirm_candidates", "confirm_jacobian", "finite_differences_at", "sample_points",
+           "size_sets"]
+
+#: The most entries any array of a question may have (2**22 float64 values,
+#: 32 MiB): a larger request is refused before anything is allocated.
+MEMORY_BUDGET = 2**22
 
 # What evaluating a question at a concrete point can raise: a singular matrix,
 # a complex or infinite value (SymPy's zoo has no float), a size out of reach.
@@ -114,6 +119,37 @@ def candidate_value(problem, candidate: Node, values: dict, G: np.ndarray,
     except EVALUATION_ERRORS:
         return np.full(shape, np.nan)
     return np.broadcast_to(value, shape) if value.shape == (1, 1) else value
+
+
+def check_memory(problem) -> None:
+    """Refuse a question whose arrays would exceed :data:`MEMORY_BUDGET`
+    entries, naming the part and its size; free sizes count at their largest draw."""
+    env = problem.env
+    free = env.free_sizes([env.shape_of(n) for n in env.variables])
+    largest = dict.fromkeys(free, max(3, len(free) + 1))
+    for node_id, shape in problem.subtree_shapes.items():
+        rows, cols = env.concrete(shape, largest)
+        if rows * cols > MEMORY_BUDGET:
+            part = next((n for n in subtrees(problem.expr) if id(n) == node_id), None)
+            raise ShapeError(
+                f"derive: '{to_text(part)}' would be {rows}×{cols} ({rows * cols:,} entries, "
+                f"{rows * cols * 8 / 2**20:,.0f} MiB), more than the budget of "
+                f"{MEMORY_BUDGET:,} entries; nothing was allocated")
+
+
+def finite_differences_at(problem, candidate: Node, rng: np.random.Generator):
+    """netlib's central differences of the candidate at the question's own
+    sizes (the explicit Jacobian having run at smaller ones)."""
+    sizes = size_sets(problem, rng)[0]
+    env = problem.env
+    concrete = {name: env.concrete(env.shape_of(name), sizes)
+                for name in env.variables if name != "G"}
+    values = confirm.sample_point(problem.expr, concrete, rng)
+    check = confirm.finite_difference_check(
+        problem.expr, problem.wrt, values,
+        lambda g, point: candidate_value(problem, candidate, point, g), rng, concrete)[0]
+    check.method += ", at the sizes asked"
+    return check
 
 
 def confirm_jacobian(problem, forms: tuple, identity: str, rng: np.random.Generator) -> list:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import re
+import signal
 import sys
 import textwrap
+import threading
 
 from .derive import LAYOUTS, derive
 from .errors import MatrixCalculusError
@@ -75,6 +78,42 @@ def seed_type(text: str) -> int:
 _EXPRESSION_WITH_MINUS = re.compile(r"^-\d+$|^-\d*\.\d+$|^-(?!-?[A-Za-z0-9_-]*(=|$))")
 
 
+def timeout_type(text: str) -> float:
+    """``--timeout``: a positive number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    if not value > 0 or value != value or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text}")
+    return value
+
+
+class QuestionTimeout(Exception):
+    """The question took longer than ``--timeout``."""
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float):
+    """Raise :class:`QuestionTimeout` in the main thread after ``seconds``
+    (a real-time alarm; where there is none, as in a browser, no limit)."""
+    usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    if not usable:
+        yield
+        return
+
+    def expire(signum, frame):
+        raise QuestionTimeout
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def register(subparsers) -> None:
     """Add the ``derive`` subcommand."""
     parser = subparsers.add_parser(
@@ -94,13 +133,22 @@ def register(subparsers) -> None:
                         help="print answer, layout, shapes and every check as JSON")
     parser.add_argument("--seed", type=seed_type, default=0,
                         help="seed of the random checks (a non-negative integer)")
+    parser.add_argument("--timeout", type=timeout_type, default=60.0, metavar="SECONDS",
+                        help="give up on the question after this long (default: 60)")
     parser.set_defaults(run=run)
 
 
 def run(args) -> int:
-    """Answer; exit 0 when a closed form was confirmed, 1 when not, 2 on bad input."""
+    """Answer; exit 0 when a closed form was confirmed, 1 when not (or out of
+    time), 2 on bad input."""
     try:
-        answer = derive(args.expr, args.wrt, args.shape, layout=args.layout, seed=args.seed)
+        with time_limit(args.timeout):
+            answer = derive(args.expr, args.wrt, args.shape, layout=args.layout, seed=args.seed)
+    except QuestionTimeout:
+        message = (f"derive: no answer within {args.timeout:g} s (--timeout); fixed sizes "
+                   "(X=8x8) cost more than named ones (X=mxn), which are checked small")
+        print(json.dumps({"error": message}) if args.json else message, file=sys.stderr)
+        return 1
     except MatrixCalculusError as error:
         # Errors go to stderr (stdout carries only answers), as JSON with --json.
         shown = json.dumps({"error": str(error)}, indent=2) if args.json else str(error)

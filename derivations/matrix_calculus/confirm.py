@@ -61,6 +61,8 @@ __all__ = [
 ]
 
 JACOBIAN_TOLERANCE = 1e-9
+#: Below this everywhere, a reference gradient is zero up to rounding.
+ZERO_FLOOR = 1e-3
 #: The points stay this far from a pole (a zero denominator, a singular
 #: matrix under inv).  netlib's tolerance assumes that the function varies on
 #: the scale of its argument; near the pole of ``a/x`` it varies on the scale
@@ -112,11 +114,21 @@ def jacobian_confirmation(value: np.ndarray, reference: np.ndarray, sizes: dict,
                           method: str = JACOBIAN_METHOD) -> Confirmation:
     """``value`` against an exact ``reference``: relative error, tolerance ``1e-9``.
 
-    A value of another shape (a missing transpose on a non-square variable)
-    has error ``inf``, one with a NaN error NaN: both fail.
+    The error is :func:`netlib.gradcheck.relative_error`, except where the
+    reference is below :data:`ZERO_FLOOR` everywhere (a gradient that is
+    exactly zero, such as that of ``sum(softmax(Z))``, the number of rows,
+    comes out as rounding noise of order 1e-17 on both sides): there it is
+    ``max|value - reference| / ZERO_FLOOR``, so that noise passes and any
+    answer that is not zero to within 1e-12 fails.  A value of another shape
+    (a missing transpose on a non-square variable) has error ``inf``, one
+    with a NaN error NaN: both fail.
     """
-    return Confirmation(method, sizes, float(relative_error(value, reference)),
-                        JACOBIAN_TOLERANCE)
+    error = float(relative_error(value, reference))
+    value, reference = np.asarray(value, dtype=float), np.asarray(reference, dtype=float)
+    if (value.shape == reference.shape and np.all(np.isfinite(value))
+            and np.max(np.abs(reference), initial=0.0) < ZERO_FLOOR):
+        error = float(np.max(np.abs(value - reference), initial=0.0) / ZERO_FLOOR)
+    return Confirmation(method, sizes, error, JACOBIAN_TOLERANCE)
 
 
 def distance_to_pole(expr: Node, values: dict) -> float:

@@ -30,11 +30,18 @@ import numpy as np
 import sympy
 
 from . import confirm
-from .checks import candidate_value, confirm_candidates, confirm_jacobian, size_sets
+from .checks import (
+    candidate_value,
+    check_memory,
+    confirm_candidates,
+    confirm_jacobian,
+    finite_differences_at,
+    size_sets,
+)
 from .dims import Dim
 from .errors import MatrixCalculusError, ShapeError
 from .evaluate import to_sympy
-from .expr import Call, Name, Node, Num, constant_kind, names_in, subtrees, to_latex, to_text
+from .expr import Name, Node, Num, constant_kind, names_in, to_latex, to_text
 from .functions import NoRule
 from .jacobian import IDENTITY
 from .parser import parse
@@ -74,8 +81,12 @@ class Problem:
                 if name != "G" and constant_kind(name) is None}
 
 
-def prepare(text: str, wrt: str, shapes=()) -> Problem:
+def prepare(text: str, wrt: str, shapes=(), scale_above: int | None = None) -> Problem:
     """Parse ``text``, apply ``--shape`` specs and infer every shape.
+
+    With ``scale_above``, every size of a spec larger than it becomes a size
+    name (``8`` becomes ``s8``; equal sizes stay equal): the question at
+    small sizes, where the explicit Jacobian is cheap.
 
     >>> p = prepare("tr(A @ X @ B)", "X", ["X=mxn"])
     >>> p.shapes()
@@ -85,6 +96,9 @@ def prepare(text: str, wrt: str, shapes=()) -> Problem:
     env = ShapeEnv()
     for spec in shapes:
         name, shape = parse_shape_spec(spec)
+        if scale_above is not None:
+            shape = tuple(Dim(1, (f"s{d.coef}",)) if not d.names and d.coef > scale_above
+                          else d for d in shape)
         if name in env.variables:
             raise ShapeError(f"derive: --shape gives {name!r} twice")
         env.variables[name] = shape
@@ -107,26 +121,27 @@ def prepare(text: str, wrt: str, shapes=()) -> Problem:
         if size not in user:
             env.bindings[size] = Dim(1)
     output = infer(expr, env, subtree_shapes)
-    _check_explicit_cost(expr, subtree_shapes)
-    return Problem(text, expr, wrt, env, subtree_shapes, output)
+    problem = Problem(text, expr, wrt, env, subtree_shapes, output)
+    check_memory(problem)
+    return problem
 
 
-#: The largest fixed size of a matrix under ``inv`` or ``det``: the explicit
-#: Jacobian inverts it with a symbol in one entry, once per entry of the
-#: variable, and a 6×6 case already takes minutes.
-MAX_INVERTED_SIZE = 4
+#: Fixed sizes above this are checked against the explicit Jacobian at small
+#: sizes (the answer is a formula for every size), and by central differences
+#: at the sizes asked: SymPy's explicit Jacobian of an 8×8 question takes minutes.
+EXPLICIT_SIZE = 3
 
 
-def _check_explicit_cost(expr: Node, subtree_shapes: dict) -> None:
-    for node in subtrees(expr):
-        if isinstance(node, Call) and node.fn in ("inv", "det"):
-            size = subtree_shapes[id(node.args[0])][0]
-            if not size.names and size.coef > MAX_INVERTED_SIZE:
-                raise ShapeError(
-                    f"derive: {node.fn}() of a {size.coef}×{size.coef} matrix is too large "
-                    f"to check on explicit matrices (at most {MAX_INVERTED_SIZE}×"
-                    f"{MAX_INVERTED_SIZE}); give its size as a name (e.g. X=nxn) and "
-                    "the answer is checked at random small sizes")
+def _small_problem(problem: Problem, shapes) -> Problem:
+    """The question with its large fixed sizes made free, or itself."""
+    env = problem.env
+    if not any(not d.names and d.coef > EXPLICIT_SIZE
+               for n in env.declared for d in env.variables[n]):
+        return problem
+    try:
+        return prepare(problem.text, problem.wrt, shapes, scale_above=EXPLICIT_SIZE)
+    except MatrixCalculusError:
+        return problem  # sizes tied by products (kron, vec): keep them
 
 
 @dataclass
@@ -278,7 +293,10 @@ def derive(text: str, wrt: str, shapes=(), layout: str = "denominator", seed: in
             candidate = candidate_vjp(problem.expr, wrt, G, problem.subtree_shapes, overrides)
         candidate = simplify(candidate, env)
         numerator = transpose_of(candidate, env) if problem.is_scalar else None
-        answer.confirmations = confirm_candidates(problem, [candidate], rng, [numerator])[0]
+        small = _small_problem(problem, shapes)
+        answer.confirmations = confirm_candidates(small, [candidate], rng, [numerator])[0]
+        if small is not problem:
+            answer.confirmations.append(finite_differences_at(problem, candidate, rng))
     except NoRule as error:
         answer.reason = str(error)
     except confirm.DomainError as error:

@@ -210,6 +210,8 @@ def _rewrite(node: Node, shape: _ShapeOracle) -> Node:
             return arg  # (X.T @ X).T, inv(X.T @ X).T
         if _is_call(arg, "diag") and shape(arg)[1] == shape(arg)[0]:
             return arg  # a diagonal matrix
+        if _is_call(arg, "ones_like") and shape(arg)[1] == shape(arg)[0]:
+            return arg  # a square matrix of ones
         if _is_call(arg, "matrix_power"):
             return Call("matrix_power", (Transpose(arg.args[0]), arg.args[1]))
         if isinstance(arg, Binary):
