@@ -279,8 +279,9 @@ def _definition(softmax: str, bias: bool) -> str:
 # without the scale 1/sqrt(d_h) would pass: the unmasked entry's second set
 # has d_h = 3 (d_h = 2 would make W_q square; this set costs about ten times
 # a d_h = 1 set); so has the causal entry's (issue 17: with d_h = 1 only, a user's
-# backward without the scale passed check_against). First sets at d_h = 2 were
-# tried: the cold check went from about 13 s to 96 s for the two entries.
+# backward without the scale passed check_against). First sets at d_h = 2 as well
+# were tried: the cold check of the two entries took 96 s against 13 s for the
+# causal one with this set (a loaded machine; too slow either way).
 ATTENTION_CASES = (AttentionCase(3, 2, 1), AttentionCase(2, 2, 3))
 CAUSAL_CASES = (AttentionCase(3, 2, 1), AttentionCase(2, 2, 3))
 
