@@ -14,6 +14,7 @@ import threading
 from .derive import LAYOUTS, derive
 from .errors import MatrixCalculusError
 from .expr import to_latex, to_text
+from .hessian import second_order
 from .language import help_text
 from .shapes import describe
 
@@ -133,6 +134,9 @@ def register(subparsers) -> None:
                         help="print answer, layout, shapes and every check as JSON")
     parser.add_argument("--seed", type=seed_type, default=0,
                         help="seed of the random checks (a non-negative integer)")
+    parser.add_argument("--order", type=int, choices=(1, 2), default=1,
+                        help="2: the Hessian of a scalar EXPR (a matrix for a column NAME, "
+                             "the Hessian-vector product in a direction G for a matrix NAME)")
     parser.add_argument("--timeout", type=timeout_type, default=60.0, metavar="SECONDS",
                         help="give up on the question after this long (default: 60)")
     parser.set_defaults(run=run)
@@ -143,6 +147,8 @@ def run(args) -> int:
     time), 2 on bad input."""
     try:
         with time_limit(args.timeout):
+            if args.order == 2:
+                return _second_order(args)
             answer = derive(args.expr, args.wrt, args.shape, layout=args.layout, seed=args.seed)
     except QuestionTimeout:
         message = (f"derive: no answer within {args.timeout:g} s (--timeout); fixed sizes "
@@ -183,7 +189,36 @@ def run(args) -> int:
             print(f"elementwise result at {sizes}:")
             for i in range(answer.elementwise.rows):
                 print("  " + "  |  ".join(str(v) for v in answer.elementwise.row(i)))
-    for check in answer.confirmations + answer.jacobian_checks:
+    _print_checks(answer.confirmations + answer.jacobian_checks)
+    return 0 if answer.confirmed else 1
+
+
+def _second_order(args) -> int:
+    """``--order 2``: the confirmed gradient, then its derivative."""
+    result = second_order(args.expr, args.wrt, args.shape, seed=args.seed)
+    if args.json:
+        print(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))
+        return 0 if result.confirmed else 1
+    p, show = result.first.problem, (to_latex if args.latex else to_text)
+    print(f"d²/d{p.wrt}² of {to_text(p.expr)}")
+    print("shapes: " + ", ".join(f"{k}: {v}" for k, v in p.shapes().items()))
+    if result.first.confirmed:
+        print(f"gradient: {show(result.first.denominator)}")
+    if result.confirmed and result.hessian is not None:
+        n = p.env.shape_of(p.wrt)[0]
+        print(f"Hessian ({n}×{n}, symmetric: the same in both layouts): "
+              f"{show(result.hessian)}")
+    elif result.confirmed:
+        print(f"Hessian-vector product in the direction G ({describe(p.env.shape_of(p.wrt))}; "
+              f"the Hessian of a matrix variable has four indices): {show(result.hvp)}")
+    else:
+        print(f"no second-order form confirmed: {result.reason}")
+    _print_checks(result.first.confirmations + result.checks)
+    return 0 if result.confirmed else 1
+
+
+def _print_checks(checks) -> None:
+    for check in checks:
         sizes = ", ".join(f"{k} {r}×{c}" for k, (r, c) in check.sizes.items())
         status = "ok  " if check.passed else "FAIL"
         if check.measure == "absolute":
@@ -195,4 +230,3 @@ def run(args) -> int:
         if check.hint:
             print(textwrap.fill(f"hint: {check.hint}", 76, initial_indent="       ",
                                 subsequent_indent="       "))
-    return 0 if answer.confirmed else 1

@@ -49,6 +49,7 @@ from .shapes import ShapeEnv, describe, infer, parse_shape_spec
 from .vjp import candidate_vjp, jacobian_forms, simplify, transpose_of
 
 __all__ = ["LAYOUTS", "Answer", "Problem", "candidate_value", "confirm_candidates", "derive",
+           "small_problem",
            "prepare", "size_sets"]
 
 LAYOUTS = ("denominator", "numerator")
@@ -132,7 +133,7 @@ def prepare(text: str, wrt: str, shapes=(), scale_above: int | None = None) -> P
 EXPLICIT_SIZE = 3
 
 
-def _small_problem(problem: Problem, shapes) -> Problem:
+def small_problem(problem: Problem, shapes) -> Problem:
     """The question with its large fixed sizes made free, or itself."""
     env = problem.env
     if not any(not d.names and d.coef > EXPLICIT_SIZE
@@ -293,7 +294,7 @@ def derive(text: str, wrt: str, shapes=(), layout: str = "denominator", seed: in
             candidate = candidate_vjp(problem.expr, wrt, G, problem.subtree_shapes, overrides)
         candidate = simplify(candidate, env)
         numerator = transpose_of(candidate, env) if problem.is_scalar else None
-        small = _small_problem(problem, shapes)
+        small = small_problem(problem, shapes)
         answer.confirmations = confirm_candidates(small, [candidate], rng, [numerator])[0]
         if small is not problem:
             answer.confirmations.append(finite_differences_at(problem, candidate, rng))
