@@ -12,6 +12,7 @@ import textwrap
 import threading
 
 from .derive import LAYOUTS, derive
+from .emit import numpy_source
 from .errors import MatrixCalculusError
 from .expr import to_latex, to_text
 from .hessian import second_order
@@ -134,6 +135,9 @@ def register(subparsers) -> None:
                         help="print answer, layout, shapes and every check as JSON")
     parser.add_argument("--seed", type=seed_type, default=0,
                         help="seed of the random checks (a non-negative integer)")
+    parser.add_argument("--emit", choices=("numpy",),
+                        help="print the confirmed answer as a numpy function, with the "
+                             "netlib.gradcheck call that checks it")
     parser.add_argument("--order", type=int, choices=(1, 2), default=1,
                         help="2: the Hessian of a scalar EXPR (a matrix for a column NAME, "
                              "the Hessian-vector product in a direction G for a matrix NAME)")
@@ -163,6 +167,13 @@ def run(args) -> int:
     if args.json:
         print(json.dumps(answer.as_dict(), indent=2, ensure_ascii=False))
         return 0 if answer.confirmed else 1
+    if args.emit and answer.confirmed:
+        try:
+            print(numpy_source(answer, answer.confirmations[0].sizes, args.seed), end="")
+        except ValueError as error:
+            print(str(error), file=sys.stderr)
+            return 2
+        return 0
     p = answer.problem
     show = to_latex if args.latex else to_text
     if p.is_scalar:

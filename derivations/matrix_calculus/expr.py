@@ -129,34 +129,38 @@ def _format_number(value: float) -> str:
     return repr(float(value))
 
 
-def to_text(node: Node) -> str:
+def to_text(node: Node, call=None, name=None) -> str:
     """Print ``node`` in the matrix language (the parser reads it back).
+
+    ``call(fn, args)`` and ``name(id)``, when given, print calls and names
+    another way (``emit.py`` prints numpy code with the same precedence).
 
     >>> to_text(Binary("@", Transpose(Name("A")), Binary("+", Name("x"), Num(1))))
     'A.T @ (x + 1)'
     """
     if isinstance(node, Name):
-        return constant_kind(node.id) or node.id
+        return name(node.id) if name else constant_kind(node.id) or node.id
     if isinstance(node, Num):
         return _format_number(node.value)
     if isinstance(node, Neg):
-        inner = to_text(node.arg)
+        inner = to_text(node.arg, call, name)
         # -(a * b) is printed with parentheses: Python's grammar binds unary
         # minus tighter than *, so -a * b would parse as (-a) * b.
         return f"-{inner}" if _precedence(node.arg) >= _NEG else f"-({inner})"
     if isinstance(node, Transpose):
-        inner = to_text(node.arg)
+        inner = to_text(node.arg, call, name)
         return f"{inner}.T" if _precedence(node.arg) >= _POSTFIX else f"({inner}).T"
     if isinstance(node, Call):
-        return f"{node.fn}({', '.join(to_text(a) for a in node.args)})"
+        args = [to_text(a, call, name) for a in node.args]
+        return call(node.fn, args) if call else f"{node.fn}({', '.join(args)})"
     mine = _PRECEDENCE[node.op]
-    left = to_text(node.left)
+    left = to_text(node.left, call, name)
     if node.op == "**":  # right-associative, and -x ** 2 is -(x ** 2): group the base
         base = left if _precedence(node.left) > mine else f"({left})"
-        return f"{base} ** {to_text(node.right)}"
+        return f"{base} ** {to_text(node.right, call, name)}"
     if _precedence(node.left) < mine:
         left = f"({left})"
-    right = to_text(node.right)
+    right = to_text(node.right, call, name)
     # Left-associative operators: the right child needs parentheses when it
     # binds equally (a - (b - c), a @ (b @ c) keeps the order the rule emitted).
     if _precedence(node.right) <= mine:
