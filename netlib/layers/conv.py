@@ -46,7 +46,6 @@ slice addition.
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from netlib._validation import as_float_array, check_ndim, float_dtype, positive_ints
 from netlib.layers.base import Layer
@@ -70,17 +69,6 @@ def output_size(size: int, kernel: int, stride: int, padding: int = 0) -> int:
     return (size + 2 * padding - kernel) // stride + 1
 
 
-def sliding_windows(x: np.ndarray, kernel: tuple[int, int],
-                    stride: tuple[int, int]) -> np.ndarray:
-    """View of every window of ``x`` ``(N, C, H, W)``: shape ``(N, C, OH, OW, kh, kw)``.
-
-    No copy: a strided view whose entry ``[n, c, i, j, u, v]`` is
-    ``x[n, c, s_h*i + u, s_w*j + v]``.
-    """
-    windows = sliding_window_view(x, kernel, axis=(2, 3))
-    return windows[:, :, ::stride[0], ::stride[1]]
-
-
 def window_offset(x: np.ndarray, u: int, v: int, out_hw: tuple[int, int],
                   stride: tuple[int, int]) -> np.ndarray:
     """View of entry ``(u, v)`` of every window: ``x[:, :, s_h*i + u, s_w*j + v]``.
@@ -91,66 +79,94 @@ def window_offset(x: np.ndarray, u: int, v: int, out_hw: tuple[int, int],
     return x[:, :, u:u + sh * (oh - 1) + 1:sh, v:v + sw * (ow - 1) + 1:sw]
 
 
-def scatter_windows(d_windows: np.ndarray, x_shape: tuple, stride: tuple[int, int]
-                    ) -> np.ndarray:
-    """col2im: the transpose of :func:`sliding_windows`.
+def im2col(x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int],
+           padding: tuple[int, int]) -> np.ndarray:
+    """The windows of ``x`` ``(N, C, H, W)`` as columns: shape ``(N, C*kh*kw, OH*OW)``.
 
-    ``d_windows`` has shape ``(N, C, OH, OW, kh, kw)``; each entry is added to
-    the input position its window entry was read from, so entries of
-    overlapping windows accumulate. Loops over the kernel offsets ``(u, v)``
-    only; each step adds a whole ``(N, C, OH, OW)`` block at once.
+    Entry ``[n, (c, u, v), (i, j)]`` (row-major pairs) is
+    ``x_pad[n, c, s_h*i + u, s_w*j + v]``: sample ``n``'s :math:`X_\\text{col}^\\top`,
+    one row per window entry :math:`(c, u, v)` - the order of
+    ``W.reshape(O, C*kh*kw)``'s columns - and one column per output position.
+    Filled one kernel offset :math:`(u, v)` at a time (see *Speed* in the
+    module docstring).
     """
-    oh, ow, kh, kw = d_windows.shape[2:]
-    dx = np.zeros(x_shape, dtype=d_windows.dtype)
+    n, c, h, w = x.shape
+    (kh, kw), (ph, pw) = kernel, padding
+    oh, ow = output_size(h, kh, stride[0], ph), output_size(w, kw, stride[1], pw)
+    x_pad = x
+    if ph or pw:
+        x_pad = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=x.dtype)
+        x_pad[:, :, ph:ph + h, pw:pw + w] = x
+    cols = np.empty((n, c, kh, kw, oh, ow), dtype=x.dtype)
     for u in range(kh):
         for v in range(kw):
-            # Window (i, j) read offset (u, v) from x[.., sh*i + u, sw*j + v].
-            window_offset(dx, u, v, (oh, ow), stride)[...] += d_windows[:, :, :, :, u, v]
-    return dx
+            # Entry (u, v) of window (i, j) is x_pad[.., s_h*i + u, s_w*j + v].
+            cols[:, :, u, v] = window_offset(x_pad, u, v, (oh, ow), stride)
+    return cols.reshape(n, c * kh * kw, oh * ow)
+
+
+def col2im(d_cols: np.ndarray, x_shape: tuple, kernel: tuple[int, int],
+           stride: tuple[int, int], padding: tuple[int, int]) -> np.ndarray:
+    """The transpose of :func:`im2col`: ``(N, C*kh*kw, OH*OW)`` back to ``x``'s shape.
+
+    Each entry is added to the input position its window entry was read from,
+    so entries of overlapping windows accumulate; what was read from the
+    padding is dropped. Loops over the kernel offsets ``(u, v)`` only; each
+    step adds a whole ``(N, C, OH, OW)`` block at once.
+    """
+    n, c, h, w = x_shape
+    (kh, kw), (ph, pw) = kernel, padding
+    oh, ow = output_size(h, kh, stride[0], ph), output_size(w, kw, stride[1], pw)
+    d_windows = d_cols.reshape(n, c, kh, kw, oh, ow)
+    dx_pad = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=d_cols.dtype)
+    for u in range(kh):
+        for v in range(kw):
+            # Window (i, j) read offset (u, v) from x_pad[.., s_h*i + u, s_w*j + v].
+            window_offset(dx_pad, u, v, (oh, ow), stride)[...] += d_windows[:, :, u, v]
+    return dx_pad[:, :, ph:ph + h, pw:pw + w]                 # padding got no gradient
 
 
 def conv2d(x: np.ndarray, W: np.ndarray, b: np.ndarray | None, stride: tuple[int, int],
            padding: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """Forward convolution; returns ``y`` and the im2col matrix (kept for the VJP).
-
-    The im2col matrix is stored transposed, ``(C*kh*kw, N*OH*OW)``: copying
-    the windows in that order reads the input along its contiguous last axis,
-    several times faster than the ``(N*OH*OW, C*kh*kw)`` order, and the
-    products below are the same with every factor transposed.
-    """
+    """Forward convolution; returns ``y`` and the im2col columns (kept for the VJP)."""
     n = x.shape[0]
-    o, c, kh, kw = W.shape
-    ph, pw = padding
-    x_pad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw))) if ph or pw else x
-    windows = sliding_windows(x_pad, (kh, kw), stride)        # (N, C, OH, OW, kh, kw)
-    oh, ow = windows.shape[2:4]
-    # Rows = window entries (c, u, v), the same row-major order as
-    # W.reshape(O, C*kh*kw); columns = output positions (n, i, j). The copy.
-    cols_t = windows.transpose(1, 4, 5, 0, 2, 3).reshape(c * kh * kw, n * oh * ow)
-    y_t = W.reshape(o, -1) @ cols_t                             # W_mat X_colᵀ: (O, N*OH*OW)
+    o, _, kh, kw = W.shape
+    cols = im2col(x, (kh, kw), stride, padding)               # X_colᵀ per sample
+    # Y_matᵀ = W_mat X_colᵀ for every sample n: (O, C*kh*kw) @ (C*kh*kw, OH*OW),
+    # so y comes out as (N, O, OH*OW), already NCHW.
+    y = np.matmul(W.reshape(o, -1), cols)
     if b is not None:
-        y_t += b[:, None]
-    return y_t.reshape(o, n, oh, ow).transpose(1, 0, 2, 3), cols_t
+        y += b[:, None]                                       # + b_o at every position
+    oh, ow = output_size(x.shape[2], kh, stride[0], padding[0]), \
+        output_size(x.shape[3], kw, stride[1], padding[1])
+    return y.reshape(n, o, oh, ow), cols
 
 
-def conv2d_vjp(g: np.ndarray, cols_t: np.ndarray, W: np.ndarray, x_shape: tuple,
-               stride: tuple[int, int], padding: tuple[int, int]):
-    r"""VJPs of :func:`conv2d`: ``(dx, dW, db)`` for upstream ``g`` ``(N, O, OH, OW)``.
+def conv2d_vjp_W(g: np.ndarray, cols: np.ndarray, W_shape: tuple):
+    r"""``(dW, db)`` for upstream ``g`` ``(N, O, OH, OW)``: the dense-layer VJPs.
 
-    The dense-layer VJPs on the (transposed) im2col matrices, then col2im for ``dx``.
+    :math:`\partial L/\partial W_\text{mat} = G_\text{mat}^\top X_\text{col}`,
+    a sum over every output position, that is over the samples ``n`` and the
+    positions ``(i, j)``.
     """
-    n, o, oh, ow = g.shape
-    _, c, kh, kw = W.shape
-    ph, pw = padding
-    g_t = g.transpose(1, 0, 2, 3).reshape(o, -1)      # G_matᵀ, columns ordered like cols_t
-    dW = (g_t @ cols_t.T).reshape(W.shape)            # G_matᵀ X_col
-    db = g_t.sum(axis=1)                              # b_o is used at every position
-    d_cols_t = W.reshape(o, -1).T @ g_t               # (G_mat W_mat)ᵀ: (C*kh*kw, N*OH*OW)
-    d_windows = d_cols_t.reshape(c, kh, kw, n, oh, ow).transpose(3, 0, 4, 5, 1, 2)
-    padded = (x_shape[0], c, x_shape[2] + 2 * ph, x_shape[3] + 2 * pw)
-    dx_pad = scatter_windows(d_windows, padded, stride)
-    dx = dx_pad[:, :, ph:ph + x_shape[2], pw:pw + x_shape[3]]   # padding got no gradient
-    return dx, dW, db
+    n, o = g.shape[:2]
+    g_mat = g.reshape(n, o, -1)                      # per sample G_matᵀ: (O, OH*OW)
+    # Σ_n G_matᵀ X_col, with X_col = colsᵀ: the positions (i, j) summed by each
+    # product, the samples n by the sum over the first axis.
+    dW = np.matmul(g_mat, cols.transpose(0, 2, 1)).sum(axis=0)
+    db = g_mat.sum(axis=(0, 2))                      # b_o is used at every position
+    return dW.reshape(W_shape), db
+
+
+def conv2d_vjp_x(g: np.ndarray, W: np.ndarray, x_shape: tuple, stride: tuple[int, int],
+                 padding: tuple[int, int]) -> np.ndarray:
+    r"""``dx`` for upstream ``g`` ``(N, O, OH, OW)``: col2im of :math:`G_\text{mat} W_\text{mat}`.
+    """
+    n, o = g.shape[:2]
+    # (G_mat W_mat)ᵀ = W_matᵀ G_matᵀ per sample: (C*kh*kw, O) @ (O, OH*OW); the
+    # output channels o are summed.
+    d_cols = np.matmul(W.reshape(o, -1).T, g.reshape(n, o, -1))
+    return col2im(d_cols, x_shape, W.shape[2:], stride, padding)
 
 
 class Conv2D(Layer):
@@ -246,15 +262,17 @@ class Conv2D(Layer):
             if x.shape[axis] + 2 * p < k:
                 raise ValueError(f"{who}: expected a padded input at least as large as the "
                                  f"kernel {self.kernel_size}, got x of shape {x.shape}")
-        y, self._cols_t = conv2d(x, self.params["W"], self.params.get("b"), self.stride,
+        y, self._cols = conv2d(x, self.params["W"], self.params.get("b"), self.stride,
                                self.padding)
         self._x_shape = x.shape
         return y
 
     def _backward(self, g):
-        dx, dW, db = conv2d_vjp(g, self._cols_t, self.params["W"], self._x_shape, self.stride,
-                                self.padding)
+        W = self.params["W"]
+        dW, db = conv2d_vjp_W(g, self._cols, W.shape)
         self.grads["W"][...] = dW
         if "b" in self.grads:
             self.grads["b"][...] = db
-        return dx
+        if not self.input_gradient:            # the data's gradient: nobody needs it
+            return None
+        return conv2d_vjp_x(g, W, self._x_shape, self.stride, self.padding)

@@ -90,21 +90,31 @@ class MaxPool2D(_Pool2D):
     def _forward(self, x):
         self._check(x)
         best = self._entry(x, self._offsets[0]).copy()
-        selected = np.zeros(best.shape, dtype=np.int32)       # offset index of the max
+        selected = np.zeros(best.shape, dtype=np.int8)        # offset index of the max
         for k, offset in enumerate(self._offsets[1:], start=1):
             entry = self._entry(x, offset)
             # Strictly greater: on a tie the earlier offset keeps the gradient.
             better = entry > best
-            np.copyto(best, entry, where=better)
-            selected[better] = k
+            np.maximum(best, entry, out=best)
+            selected += (k - selected) * better                # k where better, else kept
         self._selected = selected
         return best
 
     def _backward(self, g):
-        dx = np.zeros(self._x_shape, dtype=g.dtype)
+        tiled = self.stride == self.kernel_size and all(
+            size % k == 0 for size, k in zip(self._x_shape[2:], self.kernel_size, strict=True))
+        # Speed: when the windows tile x exactly, every input is in one window
+        # at one offset, so each offset's block is written once, not added to
+        # a zeroed array.
+        dx = (np.empty if tiled else np.zeros)(self._x_shape, dtype=g.dtype)
         for k, offset in enumerate(self._offsets):
-            # Overlapping windows (stride < kernel) may select the same input: add.
-            self._entry(dx, offset)[...] += np.where(self._selected == k, g, 0)
+            entry = self._entry(dx, offset)
+            # g_{n,c,i,j} where offset k was selected, 0 elsewhere.
+            if tiled:
+                np.multiply(g, self._selected == k, out=entry)
+            else:
+                # Overlapping windows may select the same input: add.
+                entry += g * (self._selected == k)
         return dx
 
 

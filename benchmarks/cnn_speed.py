@@ -1,0 +1,309 @@
+"""How long training a CNN takes: netlib against PyTorch, side by side in one process.
+
+Two networks, batch 64, float32, softmax cross-entropy, plain SGD:
+
+``fashion``
+    The benchmark CNN of ``cnn_fashion_mnist.py`` on Fashion-MNIST images
+    (1×28×28): conv 1→16 3×3 pad 1, ReLU, max-pool 2, conv 16→32 3×3 pad 1,
+    ReLU, max-pool 2, dense 1568→128, ReLU, dense 128→10.
+``cifar``
+    A deeper CIFAR-shaped one on synthetic 3×32×32 inputs: three blocks of
+    conv 3×3 pad 1 with 64 channels, ReLU, max-pool 2 (32→16→8→4), then
+    dense 1024→10.
+
+Both contenders train from the *same* initial weights on the *same* batches
+(the mean training loss printed for each agrees), the loop a user writes:
+forward, loss, backward, step. netlib uses ``Sequential.backward_without_input_gradient``
+(as ``fit`` does); torch likewise never computes the data's gradient.
+
+The driver is ``train_speed.py``'s: a repetition is one pass of every
+contender over the samples, ratios are taken inside each repetition and the
+median over repetitions is reported, wall and CPU time both. PyTorch runs
+its pass in one piece (see ``train_speed.py`` on its thread pool); the order
+netlib/torch alternates from repetition to repetition so that neither always
+runs first. ``--threads N`` limits numpy's BLAS and torch to ``N`` threads;
+by default torch gets as many threads as numpy's BLAS has.
+
+``--ops`` times single operations instead (conv forward, conv dW, conv dx,
+max-pool forward and backward) at the benchmark networks' shapes, each
+against the same torch operation, interleaved the same way.
+
+Run ``python benchmarks/cnn_speed.py --threads 1`` (``--help`` for options).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import statistics
+import time
+
+import numpy as np
+from train_speed import blas_threads, clock, elapsed, interleaved_epoch, median_ratio
+
+from netlib import SGD, Conv2D, Dense, Flatten, MaxPool2D, ReLU, Sequential, SoftmaxCrossEntropy
+from netlib.data import load_fashion_mnist
+
+#: Each network: input shape (C, H, W), its conv layers (C_in, C_out) (3×3, pad 1,
+#: each followed by ReLU and a 2×2 max-pool), its dense sizes after flattening.
+NETWORKS = {
+    "fashion": {"input": (1, 28, 28), "convs": [(1, 16), (16, 32)],
+                "dense": [32 * 7 * 7, 128, 10], "samples": 2560},
+    "cifar": {"input": (3, 32, 32), "convs": [(3, 64), (64, 64), (64, 64)],
+              "dense": [64 * 4 * 4, 10], "samples": 640},
+}
+
+
+def load_inputs(network, n, rng):
+    """Fashion-MNIST training images (or noise if absent), or synthetic CIFAR-shaped ones."""
+    spec = NETWORKS[network]
+    if network == "fashion":
+        try:
+            data = load_fashion_mnist(dtype=np.float32)
+            x, y = data.x_train[:n].reshape(-1, *spec["input"]), data.y_train[:n]
+            return np.ascontiguousarray(x), y.astype(np.int64), "Fashion-MNIST"
+        except FileNotFoundError:
+            pass
+    x = rng.random((n, *spec["input"]), dtype=np.float32)
+    return x, rng.integers(0, 10, n).astype(np.int64), "synthetic uniform"
+
+
+def initial_weights(network, rng):
+    """He-initialised ``(convs, denses)``: conv ``(W (O, C, 3, 3), b)``, dense ``(W (in, out), b)``.
+    """
+    spec = NETWORKS[network]
+    convs = [((np.sqrt(2 / (c * 9)) * rng.standard_normal((o, c, 3, 3))).astype(np.float32),
+              np.zeros(o, np.float32)) for c, o in spec["convs"]]
+    sizes = spec["dense"]
+    denses = [((np.sqrt(2 / i) * rng.standard_normal((i, o))).astype(np.float32),
+               np.zeros(o, np.float32)) for i, o in itertools.pairwise(sizes)]
+    return convs, denses
+
+
+def netlib_model(weights):
+    convs, denses = weights
+    layers = []
+    for W, b in convs:
+        layers += [Conv2D.from_params(W, b, padding=1), ReLU(), MaxPool2D(2)]
+    layers.append(Flatten())
+    for index, (W, b) in enumerate(denses):
+        layers.append(Dense.from_params(W, b))
+        if index < len(denses) - 1:
+            layers.append(ReLU())
+    return Sequential(layers)
+
+
+def torch_model(torch, weights):
+    convs, denses = weights
+    nn, layers = torch.nn, []
+    with torch.no_grad():
+        for W, b in convs:
+            conv = nn.Conv2d(W.shape[1], W.shape[0], 3, padding=1)
+            conv.weight.copy_(torch.from_numpy(W))
+            conv.bias.copy_(torch.from_numpy(b))
+            layers += [conv, nn.ReLU(), nn.MaxPool2d(2)]
+        layers.append(nn.Flatten())
+        for index, (W, b) in enumerate(denses):
+            linear = nn.Linear(*W.shape)
+            linear.weight.copy_(torch.from_numpy(W.T.copy()))    # torch stores (out, in)
+            linear.bias.copy_(torch.from_numpy(b))
+            layers.append(linear)
+            if index < len(denses) - 1:
+                layers.append(nn.ReLU())
+    return nn.Sequential(*layers)
+
+
+# -- contenders (generators over chunks, as in train_speed.py) ---------------------------------
+
+def netlib_epoch(weights, x, y, chunks, lr):
+    model, loss, optimizer = netlib_model(weights), SoftmaxCrossEntropy(), SGD(lr)
+    params, grads = model.parameters(), model.gradients()
+    total = 0.0
+    for chunk in chunks:
+        start = clock()
+        for index in chunk:
+            pred = model.forward(np.take(x, index, axis=0), check_finite_input=False)
+            total += loss.forward(pred, y[index]) * len(index)
+            model.backward_without_input_gradient(loss.backward())
+            optimizer.step(params, grads)
+        yield elapsed(start)
+    return total / len(x)
+
+
+def make_torch_epoch(torch):
+    def torch_epoch(weights, x, y, chunks, lr):
+        model = torch_model(torch, weights)
+        criterion = torch.nn.CrossEntropyLoss()
+        optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+        xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+        torch_chunks = [[torch.from_numpy(index) for index in chunk] for chunk in chunks]
+        total = 0.0
+        for chunk in torch_chunks:
+            start = clock()
+            for index in chunk:
+                optimizer.zero_grad(set_to_none=True)
+                loss = criterion(model(xt[index]), yt[index])
+                loss.backward()
+                optimizer.step()
+                total += loss.item() * len(index)
+            yield elapsed(start)
+        return total / len(x)
+    return torch_epoch
+
+
+def run(network, args, torch):
+    rng = np.random.default_rng(args.seed)
+    n = args.samples or NETWORKS[network]["samples"]
+    x, y, source = load_inputs(network, n, rng)
+    order = rng.permutation(len(x))
+    batches = [order[start:start + args.batch] for start in range(0, len(x), args.batch)]
+    weights = initial_weights(network, rng)
+    groups = [{"netlib": netlib_epoch}]
+    if torch is not None:
+        groups.append({"torch": make_torch_epoch(torch)})
+    names = [name for contenders in groups for name in contenders]
+    times = {"wall": {name: [] for name in names}, "cpu": {name: [] for name in names}}
+    losses = {name: [] for name in names}
+    for _ in range(args.warmup):
+        for contenders in groups:
+            interleaved_epoch(contenders, weights, x, y, [batches[:5]], args.lr)
+    for repeat in range(args.repeats):
+        for contenders in (groups if repeat % 2 == 0 else groups[::-1]):
+            for name, (wall, cpu, loss) in interleaved_epoch(contenders, weights, x, y,
+                                                             [batches], args.lr).items():
+                times["wall"][name].append(wall)
+                times["cpu"][name].append(cpu)
+                losses[name].append(loss)
+    return source, len(x), times, losses
+
+
+def print_network(network, args, torch):
+    source, n, times, losses = run(network, args, torch)
+    print(f"== {network}: {n} images {NETWORKS[network]['input']} ({source}), "
+          f"batch {args.batch} ==")
+    print(f"{'':8s} {'wall s':>8s} {'min':>7s} {'cpu s':>8s} {'min':>7s} {'mean loss':>10s}")
+    for name in times["wall"]:
+        wall, cpu = (statistics.median(times[c][name]) for c in ("wall", "cpu"))
+        print(f"{name:8s} {wall:8.3f} {min(times['wall'][name]):7.3f} {cpu:8.3f} "
+              f"{min(times['cpu'][name]):7.3f} {statistics.median(losses[name]):10.4f}")
+    if "torch" in times["wall"]:
+        print(f"median of per-repetition ratios netlib / torch: wall "
+              f"{median_ratio(times['wall'], 'netlib', 'torch'):.3f}, cpu "
+              f"{median_ratio(times['cpu'], 'netlib', 'torch'):.3f}")
+    print()
+
+
+# -- single operations ---------------------------------------------------------------------
+
+#: aten.convolution_backward's arguments after (g, x, W): bias sizes, stride, padding,
+#: dilation, transposed, output padding, groups.
+CONV_ARGS = ([0], [1, 1], [1, 1], [1, 1], False, [0, 0], 1)
+
+
+def operations(torch, rng):
+    """``{label: (netlib thunk, torch thunk)}`` for the profiled operations."""
+    from netlib.layers.conv import conv2d, conv2d_vjp_W, conv2d_vjp_x
+
+    F, aten = torch.nn.functional, torch.ops.aten
+    ops = {}
+    for label, n, c, o, hw in (("fashion conv1", 64, 1, 16, 28), ("fashion conv2", 64, 16, 32, 14),
+                               ("cifar conv2", 64, 64, 64, 16)):
+        x = rng.standard_normal((n, c, hw, hw), dtype=np.float32)
+        W = rng.standard_normal((o, c, 3, 3), dtype=np.float32)
+        b = np.zeros(o, np.float32)
+        g = rng.standard_normal((n, o, hw, hw), dtype=np.float32)
+        _, saved = conv2d(x, W, b, (1, 1), (1, 1))
+        xt, Wt, bt, gt = (torch.from_numpy(a) for a in (x, W, b, g))
+        ops[f"{label} forward"] = (
+            lambda x=x, W=W, b=b: conv2d(x, W, b, (1, 1), (1, 1)),
+            lambda xt=xt, Wt=Wt, bt=bt: F.conv2d(xt, Wt, bt, padding=1))
+        ops[f"{label} dW, db"] = (
+            lambda g=g, saved=saved, W=W: conv2d_vjp_W(g, saved, W.shape),
+            lambda gt=gt, xt=xt, Wt=Wt: aten.convolution_backward(
+                gt, xt, Wt, *CONV_ARGS, [False, True, True]))
+        ops[f"{label} dx"] = (
+            lambda g=g, W=W, x=x: conv2d_vjp_x(g, W, x.shape, (1, 1), (1, 1)),
+            lambda gt=gt, xt=xt, Wt=Wt: aten.convolution_backward(
+                gt, xt, Wt, *CONV_ARGS, [True, False, False]))
+    for label, n, c, hw in (("fashion pool1", 64, 16, 28), ("cifar pool1", 64, 64, 32)):
+        x = rng.standard_normal((n, c, hw, hw), dtype=np.float32)
+        g = rng.standard_normal((n, c, hw // 2, hw // 2), dtype=np.float32)
+        pool = MaxPool2D(2)
+        pool.forward(x, check_finite_input=False)
+        xt, gt = torch.from_numpy(x), torch.from_numpy(g)
+        _, indices = F.max_pool2d(xt, 2, return_indices=True)
+        ops[f"{label} forward"] = (lambda pool=pool, x=x: pool._forward(x),
+                                   lambda xt=xt: F.max_pool2d(xt, 2, return_indices=True))
+        ops[f"{label} backward"] = (
+            lambda pool=pool, g=g: pool._backward(g),
+            lambda gt=gt, xt=xt, indices=indices: aten.max_pool2d_with_indices_backward(
+                gt, xt, [2, 2], [2, 2], [0, 0], [1, 1], False, indices))
+    return ops
+
+
+def print_operations(args, torch):
+    ops = operations(torch, np.random.default_rng(args.seed))
+    print(f"{'operation':28s} {'netlib ms':>10s} {'torch ms':>9s} {'ratio':>6s}  (CPU time, "
+          f"median of {args.repeats} rounds of {args.calls} calls)")
+    for label, (netlib_op, torch_op) in ops.items():
+        ratios, spent = [], {"netlib": [], "torch": []}
+        netlib_op(), torch_op()                              # warm-up
+        for repeat in range(args.repeats):
+            pair = [("netlib", netlib_op), ("torch", torch_op)]
+            for name, op in (pair if repeat % 2 == 0 else pair[::-1]):
+                start = time.process_time()
+                for _ in range(args.calls):
+                    op()
+                spent[name].append((time.process_time() - start) / args.calls * 1e3)
+            ratios.append(spent["netlib"][-1] / spent["torch"][-1])
+        print(f"{label:28s} {statistics.median(spent['netlib']):10.3f} "
+              f"{statistics.median(spent['torch']):9.3f} {statistics.median(ratios):6.2f}")
+    print()
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--networks", default="fashion,cifar")
+    parser.add_argument("--repeats", type=int, default=5,
+                        help="repetitions, at least 5 (medians of fewer say little)")
+    parser.add_argument("--warmup", type=int, default=1, help="short warm-up rounds")
+    parser.add_argument("--samples", type=int, default=None,
+                        help="images per pass (default: 2560 fashion, 640 cifar)")
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--lr", type=float, default=0.01)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="limit numpy's BLAS and torch to this many threads")
+    parser.add_argument("--ops", action="store_true",
+                        help="time single operations against torch's instead of training")
+    parser.add_argument("--calls", type=int, default=20, help="calls per round with --ops")
+    args = parser.parse_args(argv)
+    if args.repeats < 5:
+        parser.error(f"expected --repeats of at least 5, got {args.repeats}")
+
+    if args.threads is not None:
+        from threadpoolctl import threadpool_limits
+
+        limiter = threadpool_limits(args.threads)  # noqa: F841  (kept for the whole run)
+    threads = blas_threads()
+    try:
+        import torch
+    except ImportError:
+        torch = None
+        print("PyTorch is not installed: only netlib is timed (pip install torch==2.13.0).")
+    if torch is not None:
+        torch.set_num_threads(args.threads or threads or torch.get_num_threads())
+    print(f"numpy {np.__version__}, BLAS threads {threads}"
+          + (f"; torch {torch.__version__}, threads {torch.get_num_threads()}" if torch else ""))
+    if args.ops:
+        if torch is None:
+            parser.error("--ops needs PyTorch")
+        print_operations(args, torch)
+        return
+    print(f"float32, SGD lr {args.lr}, {args.repeats} repetitions, medians\n")
+    for network in args.networks.split(","):
+        print_network(network, args, torch)
+
+
+if __name__ == "__main__":
+    main()
