@@ -51,10 +51,12 @@ def sample_points(problem, rng: np.random.Generator) -> list[tuple]:
     expression is finite and off its poles; sizes at which no such point is
     found are drawn again (at most :data:`SIZE_DRAWS` times)."""
     env, points, error = problem.env, [], None
+    free = env.free_sizes([*(env.shape_of(n) for n in env.variables), problem.output_shape])
     for sizes in size_sets(problem, rng):
         for draw in range(SIZE_DRAWS):
-            if draw:
-                sizes = size_sets(problem, rng)[draw % 2]
+            if draw:  # a wider pool, and never the sizes of the point already found
+                sizes = sample_sizes(free, rng, avoid=points[0][0] if points else None,
+                                     wider=(draw + 1) // 2)
             concrete = {name: env.concrete(env.shape_of(name), sizes)
                         for name in env.variables if name != "G"}
             try:

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .cookbook import COOKBOOK
 from .derive import Problem, confirm_candidates, prepare
 from .expr import Name, Node, Num
 from .parser import parse
@@ -103,7 +104,6 @@ IDENTITIES: tuple[Identity, ...] = (
     Identity("determinants", "det(A @ X @ B)", "X", "det(A @ X @ B) * inv(X).T",
              "Cookbook (51)", ("A=nxn", "B=nxn")),
     Identity("determinants", "log(det(X))", "X", "inv(X).T", "Cookbook §2.1.2, ln|det X|"),
-    Identity("determinants", "det(inv(X))", "X", "-det(inv(X)) * inv(X).T", "Cookbook §2.1.1"),
     # ----- norms -----
     Identity("norms", "norm2(x - a)", "x", "(x - a) / norm2(x - a)", "Cookbook (129)", _VEC),
     Identity("norms", "x.T @ x", "x", "2 * x", "Cookbook (131)", ("x=nx1",)),
@@ -153,6 +153,8 @@ IDENTITIES: tuple[Identity, ...] = (
              "definition of vec (row-major, np.ravel)"),
     Identity("kronecker", "vec_columns(X)", "X", "unvec_columns_like(G, X)",
              "definition of the Cookbook's vec (column stacking)"),
+    # The rest of the Cookbook's chapter 2 (cookbook.py).
+    *(Identity(*row) for row in COOKBOOK),
 )
 
 

@@ -197,7 +197,7 @@ def infer(node: Node, env: ShapeEnv, shapes: dict | None = None) -> tuple:
     return shapes[id(node)]
 
 
-def sample_sizes(free: list[str], rng, avoid: dict | None = None) -> dict:
+def sample_sizes(free: list[str], rng, avoid: dict | None = None, wider: int = 0) -> dict:
     """Random values for the free sizes, all distinct, so that no two different
     sizes coincide (a square shape hides a missing transpose).
 
@@ -208,7 +208,7 @@ def sample_sizes(free: list[str], rng, avoid: dict | None = None) -> dict:
     differs from ``avoid``, so that the two confirmations use two different
     sets of sizes.
     """
-    pool = list(range(2, max(3, len(free) + 1) + 1))
+    pool = list(range(2, max(3, len(free) + 1) + 1 + wider))
     values = [int(v) for v in rng.choice(pool, size=len(free), replace=False)]
     if avoid is not None and free and values == [avoid[name] for name in free]:
         # Shift every value to the next one in the pool (cyclically): still

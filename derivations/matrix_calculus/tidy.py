@@ -127,7 +127,8 @@ def is_symmetric(node: Node) -> bool:
             return (node.left == Transpose(node.right) or node.right == Transpose(node.left))
         if node.op in "+-":
             both = is_symmetric(node.left) and is_symmetric(node.right)
-            mirrored = (node.op == "+" and node.left == Transpose(node.right))
+            mirrored = node.op == "+" and (node.left == Transpose(node.right)
+                                           or node.right == Transpose(node.left))
             return both or mirrored
         if node.op == "*" and isinstance(node.left, Num):
             return is_symmetric(node.right)
