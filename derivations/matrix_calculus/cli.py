@@ -14,10 +14,11 @@ import threading
 from .derive import LAYOUTS, derive
 from .emit import numpy_source
 from .errors import MatrixCalculusError
-from .expr import to_latex, to_text
+from .expr import Name, to_latex, to_text
 from .hessian import second_order
 from .language import help_text
 from .shapes import describe
+from .steps import derivation_steps, format_steps
 
 HELP = "answer d/dNAME of a matrix expression, confirmed before it is printed"
 
@@ -138,6 +139,9 @@ def register(subparsers) -> None:
     parser.add_argument("--emit", choices=("numpy",),
                         help="print the confirmed answer as a numpy function, with the "
                              "netlib.gradcheck call that checks it")
+    parser.add_argument("--steps", action="store_true",
+                        help="show the derivation as a chain of named rules, each step "
+                             "checked by central differences")
     parser.add_argument("--order", type=int, choices=(1, 2), default=1,
                         help="2: the Hessian of a scalar EXPR (a matrix for a column NAME, "
                              "the Hessian-vector product in a direction G for a matrix NAME)")
@@ -201,6 +205,13 @@ def run(args) -> int:
             for i in range(answer.elementwise.rows):
                 print("  " + "  |  ".join(str(v) for v in answer.elementwise.row(i)))
     _print_checks(answer.confirmations + answer.jacobian_checks)
+    if args.steps and answer.confirmed:
+        steps = derivation_steps(args.expr, args.wrt, args.shape, seed=args.seed)
+        print("steps (from the output down to the variable; each checked by central "
+              "differences, that part held apart):")
+        print("\n".join(format_steps(steps, p.wrt)))
+        if sum(isinstance(s.subtree, Name) for s in steps) > 1:
+            print(f"  the answer is the sum over the occurrences of {p.wrt}")
     return 0 if answer.confirmed else 1
 
 

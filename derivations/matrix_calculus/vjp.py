@@ -111,14 +111,16 @@ def canonical(node: Node, shapes: dict) -> Node:
 
 
 def candidate_vjp(expr: Node, wrt: str, G: Node, shapes: dict,
-                  overrides: dict | None = None) -> Node:
+                  overrides: dict | None = None, trace: list | None = None) -> Node:
     """The VJP of ``expr`` with respect to ``wrt`` for upstream gradient ``G``.
 
     ``shapes`` maps ``id(subtree)`` to its inferred shape (from
     :func:`shapes.infer`).  ``overrides`` replaces rules by operator or
     function name: the tests use it to inject a wrong rule and watch the
     confirmation reject it.  Raises :class:`functions.NoRule` where no rule
-    is known.
+    is known.  ``trace``, a list, receives ``(subtree, its upstream
+    gradient)`` for every subtree the walk passes through, outermost first
+    (``steps.py`` shows them as the steps of the derivation).
     """
     overrides = overrides or {}
     expr = canonical(expr, shapes)
@@ -126,6 +128,8 @@ def candidate_vjp(expr: Node, wrt: str, G: Node, shapes: dict,
     def walk(node: Node, g: Node) -> Node | None:
         if wrt not in names_in(node):
             return None
+        if trace is not None:
+            trace.append((node, g))
         if isinstance(node, Name):
             return g
         if isinstance(node, Neg):
