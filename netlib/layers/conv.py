@@ -79,94 +79,113 @@ def window_offset(x: np.ndarray, u: int, v: int, out_hw: tuple[int, int],
     return x[:, :, u:u + sh * (oh - 1) + 1:sh, v:v + sw * (ow - 1) + 1:sw]
 
 
-def im2col(x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int],
-           padding: tuple[int, int]) -> np.ndarray:
-    """The windows of ``x`` ``(N, C, H, W)`` as columns: shape ``(N, C*kh*kw, OH*OW)``.
+def pad(x: np.ndarray, padding: tuple[int, int]) -> np.ndarray:
+    """``x`` ``(N, C, H, W)`` with ``(p_h, p_w)`` zeros added on both sides of H and W."""
+    (ph, pw), (n, c, h, w) = padding, x.shape
+    if not (ph or pw):
+        return x
+    x_pad = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=x.dtype)
+    x_pad[:, :, ph:ph + h, pw:pw + w] = x
+    return x_pad
+
+
+def im2col(x_pad: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int],
+           out_hw: tuple[int, int]) -> np.ndarray:
+    """The windows of the padded ``x_pad`` ``(N, C, H_p, W_p)`` as columns: ``(N, C*kh*kw, OH*OW)``.
 
     Entry ``[n, (c, u, v), (i, j)]`` (row-major pairs) is
-    ``x_pad[n, c, s_h*i + u, s_w*j + v]``: sample ``n``'s :math:`X_\\text{col}^\\top`,
+    ``x_pad[n, c, s_h*i + u, s_w*j + v]``: sample ``n``'s :math:`X_\text{col}^\top`,
     one row per window entry :math:`(c, u, v)` - the order of
     ``W.reshape(O, C*kh*kw)``'s columns - and one column per output position.
-    Filled one kernel offset :math:`(u, v)` at a time (see *Speed* in the
-    module docstring).
     """
-    n, c, h, w = x.shape
-    (kh, kw), (ph, pw) = kernel, padding
-    oh, ow = output_size(h, kh, stride[0], ph), output_size(w, kw, stride[1], pw)
-    x_pad = x
-    if ph or pw:
-        x_pad = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=x.dtype)
-        x_pad[:, :, ph:ph + h, pw:pw + w] = x
-    cols = np.empty((n, c, kh, kw, oh, ow), dtype=x.dtype)
+    (n, c), (kh, kw), (oh, ow) = x_pad.shape[:2], kernel, out_hw
+    cols = np.empty((n, c, kh, kw, oh, ow), dtype=x_pad.dtype)
     for u in range(kh):
         for v in range(kw):
             # Entry (u, v) of window (i, j) is x_pad[.., s_h*i + u, s_w*j + v].
-            cols[:, :, u, v] = window_offset(x_pad, u, v, (oh, ow), stride)
+            cols[:, :, u, v] = window_offset(x_pad, u, v, out_hw, stride)
     return cols.reshape(n, c * kh * kw, oh * ow)
 
 
-def col2im(d_cols: np.ndarray, x_shape: tuple, kernel: tuple[int, int],
-           stride: tuple[int, int], padding: tuple[int, int]) -> np.ndarray:
-    """The transpose of :func:`im2col`: ``(N, C*kh*kw, OH*OW)`` back to ``x``'s shape.
+def col2im(d_cols: np.ndarray, dx_pad: np.ndarray, kernel: tuple[int, int],
+           stride: tuple[int, int], out_hw: tuple[int, int]) -> None:
+    """The transpose of :func:`im2col`: adds ``d_cols`` ``(N, C*kh*kw, OH*OW)`` into ``dx_pad``.
 
-    Each entry is added to the input position its window entry was read from,
-    so entries of overlapping windows accumulate; what was read from the
-    padding is dropped. Loops over the kernel offsets ``(u, v)`` only; each
-    step adds a whole ``(N, C, OH, OW)`` block at once.
+    Each entry is added to the (padded) input position its window entry was
+    read from, so entries of overlapping windows accumulate. Loops over the
+    kernel offsets ``(u, v)`` only; each step adds a whole ``(N, C, OH, OW)``
+    block at once.
     """
-    n, c, h, w = x_shape
-    (kh, kw), (ph, pw) = kernel, padding
-    oh, ow = output_size(h, kh, stride[0], ph), output_size(w, kw, stride[1], pw)
+    (n, c), (kh, kw), (oh, ow) = dx_pad.shape[:2], kernel, out_hw
     d_windows = d_cols.reshape(n, c, kh, kw, oh, ow)
-    dx_pad = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=d_cols.dtype)
     for u in range(kh):
         for v in range(kw):
             # Window (i, j) read offset (u, v) from x_pad[.., s_h*i + u, s_w*j + v].
-            window_offset(dx_pad, u, v, (oh, ow), stride)[...] += d_windows[:, :, u, v]
-    return dx_pad[:, :, ph:ph + h, pw:pw + w]                 # padding got no gradient
+            window_offset(dx_pad, u, v, out_hw, stride)[...] += d_windows[:, :, u, v]
 
 
-def conv2d(x: np.ndarray, W: np.ndarray, b: np.ndarray | None, stride: tuple[int, int],
-           padding: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """Forward convolution; returns ``y`` and the im2col columns (kept for the VJP)."""
-    n = x.shape[0]
-    o, _, kh, kw = W.shape
-    cols = im2col(x, (kh, kw), stride, padding)               # X_colᵀ per sample
+def conv2d(x_pad: np.ndarray, W: np.ndarray, stride: tuple[int, int], y: np.ndarray) -> None:
+    """Forward convolution without the bias, written into ``y`` ``(N, O, OH, OW)``."""
+    n, o, oh, ow = y.shape
+    cols = im2col(x_pad, W.shape[2:], stride, (oh, ow))       # X_colᵀ per sample
     # Y_matᵀ = W_mat X_colᵀ for every sample n: (O, C*kh*kw) @ (C*kh*kw, OH*OW),
     # so y comes out as (N, O, OH*OW), already NCHW.
-    y = np.matmul(W.reshape(o, -1), cols)
-    if b is not None:
-        y += b[:, None]                                       # + b_o at every position
-    oh, ow = output_size(x.shape[2], kh, stride[0], padding[0]), \
-        output_size(x.shape[3], kw, stride[1], padding[1])
-    return y.reshape(n, o, oh, ow), cols
+    np.matmul(W.reshape(o, -1), cols, out=y.reshape(n, o, oh * ow))
 
 
-def conv2d_vjp_W(g: np.ndarray, cols: np.ndarray, W_shape: tuple):
-    r"""``(dW, db)`` for upstream ``g`` ``(N, O, OH, OW)``: the dense-layer VJPs.
+def conv2d_vjp(g: np.ndarray, x_pad: np.ndarray, W: np.ndarray, stride: tuple[int, int],
+               dW_t: np.ndarray, dx_pad: np.ndarray | None) -> None:
+    r"""VJPs of :func:`conv2d` for upstream ``g`` ``(N, O, OH, OW)``, added to ``dW_t``, ``dx_pad``.
 
-    :math:`\partial L/\partial W_\text{mat} = G_\text{mat}^\top X_\text{col}`,
-    a sum over every output position, that is over the samples ``n`` and the
-    positions ``(i, j)``.
+    The dense-layer VJPs on each sample's im2col matrix:
+    :math:`\partial L/\partial W_\text{mat} \mathrel{+}= G_\text{mat}^\top X_\text{col}`
+    (added to ``dW_t`` as its transpose, ``(C*kh*kw, O)``) and
+    :math:`\partial L/\partial X_\text{col} = G_\text{mat} W_\text{mat}`, which
+    col2im adds back where each window entry came from.
     """
-    n, o = g.shape[:2]
-    g_mat = g.reshape(n, o, -1)                      # per sample G_matᵀ: (O, OH*OW)
-    # Σ_n G_matᵀ X_col, with X_col = colsᵀ: the positions (i, j) summed by each
-    # product, the samples n by the sum over the first axis.
-    dW = np.matmul(g_mat, cols.transpose(0, 2, 1)).sum(axis=0)
-    db = g_mat.sum(axis=(0, 2))                      # b_o is used at every position
-    return dW.reshape(W_shape), db
+    n, o, oh, ow = g.shape
+    W_mat, g_mat = W.reshape(o, -1), g.reshape(n, o, oh * ow)  # per sample G_matᵀ
+    cols = im2col(x_pad, W.shape[2:], stride, (oh, ow))       # X_colᵀ, as in conv2d
+    # (G_matᵀ X_col)ᵀ = X_colᵀ G_mat = cols g_matᵀ, per sample: (C*kh*kw, OH*OW) @
+    # (OH*OW, O) sums the positions (i, j); .sum(axis=0) sums the samples n.
+    dW_t += np.matmul(cols, g_mat.transpose(0, 2, 1)).sum(axis=0)
+    if dx_pad is not None:
+        # (G_mat W_mat)ᵀ = W_matᵀ G_matᵀ per sample: (C*kh*kw, O) @ (O, OH*OW); the
+        # output channels o are summed.
+        col2im(np.matmul(W_mat.T, g_mat), dx_pad, W.shape[2:], stride, (oh, ow))
 
 
-def conv2d_vjp_x(g: np.ndarray, W: np.ndarray, x_shape: tuple, stride: tuple[int, int],
-                 padding: tuple[int, int]) -> np.ndarray:
-    r"""``dx`` for upstream ``g`` ``(N, O, OH, OW)``: col2im of :math:`G_\text{mat} W_\text{mat}`.
+def rot180_kernel(W: np.ndarray) -> np.ndarray:
+    """``W`` ``(O, C, kh, kw)`` turned by 180° in its spatial axes, as a ``(C, O, kh, kw)`` kernel.
+
+    Entry ``[c, o, u, v]`` is ``W[o, c, kh-1-u, kw-1-v]``: the kernel of the
+    stride-1 input gradient, a correlation from the O channels of ``g`` to the
+    C channels of ``x``.
     """
-    n, o = g.shape[:2]
-    # (G_mat W_mat)ᵀ = W_matᵀ G_matᵀ per sample: (C*kh*kw, O) @ (O, OH*OW); the
-    # output channels o are summed.
-    d_cols = np.matmul(W.reshape(o, -1).T, g.reshape(n, o, -1))
-    return col2im(d_cols, x_shape, W.shape[2:], stride, padding)
+    return np.ascontiguousarray(W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
+
+
+# -- speed ---------------------------------------------------------------------------------
+#
+# One trick, measured in benchmarks/README.md ("Convolution"): Conv2D calls
+# conv2d and conv2d_vjp on blocks of a few samples, not on the whole batch.
+# The mathematics is per sample anyway (each sample has its own im2col
+# matrix); the block only decides how many samples' im2col matrices exist at
+# once. A block's matrix (about SAMPLE_BLOCK_BYTES) stays in the processor's
+# cache between the copy that builds it and the matrix product that reads it,
+# where the whole batch's (7 MB for the second conv of the Fashion-MNIST CNN,
+# 38 MB for 64 channels at 16×16) goes to memory and back. For the same
+# reason the backward pass rebuilds each block's im2col matrix from the padded
+# input instead of keeping the whole batch's from the forward pass.
+
+#: Target size of one block's im2col matrix, in bytes.
+SAMPLE_BLOCK_BYTES = 256 * 1024
+
+
+def sample_blocks(n: int, cols_bytes_per_sample: int) -> list[slice]:
+    """Consecutive slices of the batch, each of about ``SAMPLE_BLOCK_BYTES`` of im2col."""
+    size = max(1, SAMPLE_BLOCK_BYTES // cols_bytes_per_sample)
+    return [slice(start, min(start + size, n)) for start in range(0, n, size)]
 
 
 class Conv2D(Layer):
@@ -262,17 +281,48 @@ class Conv2D(Layer):
             if x.shape[axis] + 2 * p < k:
                 raise ValueError(f"{who}: expected a padded input at least as large as the "
                                  f"kernel {self.kernel_size}, got x of shape {x.shape}")
-        y, self._cols = conv2d(x, self.params["W"], self.params.get("b"), self.stride,
-                               self.padding)
+        W, b = self.params["W"], self.params.get("b")
+        n, (kh, kw), (sh, sw), (ph, pw) = x.shape[0], self.kernel_size, self.stride, self.padding
+        out_hw = (output_size(x.shape[2], kh, sh, ph), output_size(x.shape[3], kw, sw, pw))
+        self._x_pad = pad(x, self.padding)
         self._x_shape = x.shape
+        y = np.empty((n, self.out_channels, *out_hw), dtype=x.dtype)
+        for block in self._blocks(self.in_channels, out_hw, n):   # see "speed" above
+            conv2d(self._x_pad[block], W, self.stride, y[block])
+        if b is not None:
+            y += b[:, None, None]                                # + b_o at every position
         return y
+
+    def _blocks(self, channels, out_hw, n):
+        """Blocks of samples for an im2col of ``channels`` input channels (see "speed")."""
+        kh, kw = self.kernel_size
+        itemsize = self.params["W"].itemsize
+        return sample_blocks(n, channels * kh * kw * out_hw[0] * out_hw[1] * itemsize)
 
     def _backward(self, g):
         W = self.params["W"]
-        dW, db = conv2d_vjp_W(g, self._cols, W.shape)
-        self.grads["W"][...] = dW
+        (kh, kw), (ph, pw), (h, w) = self.kernel_size, self.padding, self._x_shape[2:]
+        # Stride 1 (padding smaller than the kernel): dx is the full correlation of
+        # g with the kernel turned by 180°, computed as a forward convolution
+        # below; otherwise col2im in conv2d_vjp adds dX_col back window by window.
+        as_correlation = self.stride == (1, 1) and ph < kh and pw < kw
+        by_col2im = self.input_gradient and not as_correlation
+        dW_t = np.zeros((W[0].size, self.out_channels), dtype=W.dtype)   # (dL/dW_mat)ᵀ
+        dx_pad = np.zeros_like(self._x_pad) if by_col2im else None
+        for block in self._blocks(self.in_channels, g.shape[2:], g.shape[0]):  # see "speed"
+            conv2d_vjp(g[block], self._x_pad[block], W, self.stride, dW_t,
+                       dx_pad[block] if by_col2im else None)
+        self.grads["W"][...] = dW_t.T.reshape(W.shape)
         if "b" in self.grads:
-            self.grads["b"][...] = db
+            self.grads["b"][...] = g.sum(axis=(0, 2, 3))        # b_o is used at every position
         if not self.input_gradient:            # the data's gradient: nobody needs it
             return None
-        return conv2d_vjp_x(g, W, self._x_shape, self.stride, self.padding)
+        if by_col2im:
+            return dx_pad[:, :, ph:ph + h, pw:pw + w]            # padding got no gradient
+        # dL/dx = pad(g) ⋆ rot180(W): g zero-padded by (kh-1-p_h, kw-1-p_w) so that
+        # every window overlapping x is seen (a "full" correlation, cropped by p).
+        g_pad, W_rot = pad(g, (kh - 1 - ph, kw - 1 - pw)), rot180_kernel(W)
+        dx = np.empty(self._x_shape, dtype=g.dtype)
+        for block in self._blocks(self.out_channels, (h, w), g.shape[0]):   # see "speed"
+            conv2d(g_pad[block], W_rot, (1, 1), dx[block])
+        return dx
