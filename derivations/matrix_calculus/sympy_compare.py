@@ -24,7 +24,8 @@ from sympy.matrices.expressions import (
 )
 
 from . import confirm
-from .derive import Problem, size_sets
+from .checks import sample_points
+from .derive import Problem
 from .expr import Binary, Name, Neg, Node, Num, Transpose
 
 __all__ = ["SympyVerdict", "sympy_verdict"]
@@ -99,8 +100,10 @@ def sympy_verdict(problem: Problem, seed: int = 0) -> SympyVerdict:
     """Ask SymPy's ``MatrixExpr.diff`` and compare at one random size and point."""
     rng = np.random.default_rng(seed)
     env = problem.env
-    sizes = size_sets(problem, rng)[0]
-    concrete = {n: env.concrete(env.shape_of(n), sizes) for n in env.variables if n != "G"}
+    try:
+        sizes, concrete, values = sample_points(problem, rng)[0]
+    except confirm.DomainError as error:
+        return SympyVerdict("not compared", f"no valid point ({error})", float("nan"))
     symbols = {n: MatrixSymbol(n, r, c) for n, (r, c) in concrete.items()}
     try:
         expr = _to_matrix_expr(problem.expr, symbols, problem.subtree_shapes)
@@ -118,7 +121,6 @@ def sympy_verdict(problem: Problem, seed: int = 0) -> SympyVerdict:
         return SympyVerdict("no answer", text, float("nan"))
     if not problem.is_scalar:
         return SympyVerdict("not compared", text, float("nan"))
-    values = confirm.sample_point(problem.expr, concrete, rng)
     out_shape = env.concrete(problem.output_shape, sizes)
     reference = confirm.explicit_jacobian_vjp(problem.expr, problem.wrt, values,
                                               np.ones(out_shape))
