@@ -55,7 +55,8 @@ TOKENS = ["X", "W", "x", "G", "A", "1", "2.5", "0", "1e999", "@", "*", "/", "+",
           ".T", ".shape", "(", ")", ",", " ", "\n", "[", "]", "tr", "sum", "det", "inv",
           "softmax", "logsumexp", "kron", "vec", "unvec_like", "ones_like", "eye_like",
           "lambda", ":", "if", "else", "__import__", "'os'", "=", "==", "not", "~", "%",
-          "\x00", "é", "_x", "True", "None", "1j", "..."]
+          "\x00", "é", "_x", "True", "None", "1j", "...", "ones", "eye", "matrix_power", "diag",
+          "logdet", "adj", "norm1", "relu", "abs", "^", "3"]
 
 
 @settings(max_examples=5_000, deadline=None, suppress_health_check=list(HealthCheck))
