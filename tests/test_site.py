@@ -11,7 +11,13 @@ Two kinds, run at different times:
   headless Chromium. ``make test`` deselects them (``-m "not browser"`` in
   pyproject's addopts) because they need a built site; ``make browser-test``
   runs them after ``make docs`` (``.ci/run`` does both) and they FAIL, not
-  skip, when the site or Chromium is missing.
+  skip, when the site or Chromium is missing. Every page is loaded at
+  1280×900 and at 390×844 once (the ``measured`` fixture); the tests then
+  fail on: an element cut at 1280 px, a page wider than 390 px, raw TeX,
+  a MathJax error, a broken image, a request leaving the site, a site over
+  20 MB. The counts are written, one line, to ``_build/browser-summary.txt``
+  (pages; cut at 1280; wider than 390; raw TeX; MathJax errors; broken
+  images; external requests; site MB).
 """
 
 from __future__ import annotations
@@ -214,11 +220,12 @@ LAYOUT_STATE = r"""
     if (overflow !== 'visible' && e.clientWidth > 0 && e.scrollWidth > e.clientWidth + 1) {
       cut.push({what: describe(e), by: e.scrollWidth - e.clientWidth,
                 scrolls: overflow === 'auto' || overflow === 'scroll',
-                labelled: !!e.closest('.netlib-scrolls')});
+                labelled: !!e.closest('.netlib-scrolls'),
+                folded: !!e.closest('details.netlib-fold')});
     } else if (e.matches('pre, table, img, mjx-container, .highlight, .cell_output')
                && e.getBoundingClientRect().right > edge + 1 && !clipped(e)) {
       cut.push({what: describe(e), by: Math.round(e.getBoundingClientRect().right - edge),
-                scrolls: false, labelled: false});
+                scrolls: false, labelled: false, folded: false});
     }
   }
   return {width: root.scrollWidth, viewport: window.innerWidth, cut: cut};
@@ -258,8 +265,9 @@ def _summary(measured) -> dict:
     pages = {page for page, _ in measured}
     counts = {
         "pages": len(pages),
-        "cut at 1280": sum(len(m["layout"]["cut"]) for (_, size), m in measured.items()
-                           if size == DESKTOP),
+        "cut at 1280": sum(not (item["scrolls"] and item["folded"])
+                           for (_, size), m in measured.items() if size == DESKTOP
+                           for item in m["layout"]["cut"]),
         "wider than 390": sum(m["layout"]["width"] > m["layout"]["viewport"] + 1
                               for (_, size), m in measured.items() if size == PHONE),
         "raw TeX": sum(bool(RAW_TEX.search(m["math"]["text"])) for m in measured.values()
@@ -320,6 +328,9 @@ def test_nothing_is_cut_at_1280_and_no_page_is_wider_than_a_phone(measured):
 
     On a phone a wide table or formula may scroll inside its own box, but a
     table's box must say so (netlib.js labels it), and nothing may be clipped.
+    Machine output that a layer page folds away (a collapsed block the reader
+    opens on purpose: SymPy's Jacobians entry by entry) may scroll inside its
+    own box at 1280 px too; everything in the page's flow must fit.
     """
     problems = []
     for (page, size), m in measured.items():
@@ -327,7 +338,7 @@ def test_nothing_is_cut_at_1280_and_no_page_is_wider_than_a_phone(measured):
         if layout["width"] > layout["viewport"] + 1:
             problems.append(f"{name} at {size[0]} px: the page is {layout['width']} px wide")
         for item in layout["cut"]:
-            if size == DESKTOP:
+            if size == DESKTOP and not (item["scrolls"] and item["folded"]):
                 problems.append(f"{name} at 1280 px: {item['what']} is cut by {item['by']} px"
                                 + (" (it scrolls)" if item["scrolls"] else ""))
             elif not item["scrolls"]:

@@ -177,6 +177,27 @@ def _math_block(latex: str) -> str:
     return f"```{{math}}\n{latex}\n```"
 
 
+#: Characters of LaTeX per displayed line of a long sum: about 60 rendered
+#: columns, which fit the text column at 1280 px.
+LINE_LATEX_CHARS = 90
+
+
+def _broken_sum(lhs: str, terms: list[str]) -> str:
+    """``lhs = t1 + t2 + ...`` as an ``aligned`` block, a new line before a line gets long."""
+    lines, current = [], ""
+    for term in terms:
+        joined = term if not current else (
+            f"{current} {term}" if term.startswith("-") else f"{current} + {term}")
+        if current and len(joined) > LINE_LATEX_CHARS:
+            lines.append(current)
+            current = term if term.startswith("-") else f"+ {term}"
+        else:
+            current = joined
+    lines.append(current)
+    return (rf"\begin{{aligned}} {lhs} &= {lines[0]}"
+            + "".join(rf" \\ &\quad {line}" for line in lines[1:]) + r" \end{aligned}")
+
+
 def fold(summary: str, body: str) -> str:
     """A collapsed block: ``summary`` is always shown, ``body`` (MyST) on request."""
     summary = summary.replace("<", "&lt;").replace(">", "&gt;")
@@ -300,8 +321,9 @@ class LayerPage:
                 parts.append(_math_block(lhs + " = 0"))
                 continue
             text = sympy.latex(sympy.Add(*terms))
-            block = _math_block(rf"{lhs} = {text}")
-            if len(text) <= FOLD_LATEX_CHARS:
+            block = _math_block(_broken_sum(lhs, [sympy.latex(t) for t in terms]))
+            longest = max(len(sympy.latex(t)) for t in terms)
+            if len(text) <= FOLD_LATEX_CHARS and longest <= LINE_LATEX_CHARS:
                 parts.append(block)
             elif len(text) <= MAX_LATEX_CHARS:
                 folded.append((f"∂L/∂{wrt}[0]: a sum of {len(terms)} terms", block))
