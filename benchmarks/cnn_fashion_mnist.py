@@ -3,11 +3,11 @@
     conv 1→16 3×3 (pad 1) → ReLU → max-pool 2 → conv 16→32 3×3 (pad 1) → ReLU
     → max-pool 2 → flatten (32·7·7) → dense 1568→128 → ReLU → dense 128→10
 
-trained with Adam on softmax cross-entropy in float32. The target is 0.90 test
-accuracy (the Fashion-MNIST benchmark table lists 0.916 for two conv+pooling
-layers). Run from the repository root::
+trained with Adam on softmax cross-entropy in float32. The target is 0.91 test
+accuracy within 5 epochs (the Fashion-MNIST benchmark table lists 0.916 for
+two conv+pooling layers). Run from the repository root::
 
-    .venv/bin/python benchmarks/cnn_fashion_mnist.py --epochs 3
+    .venv/bin/python benchmarks/cnn_fashion_mnist.py --epochs 5
 
 It prints one line per epoch (train loss and accuracy, test accuracy, seconds)
 and a summary line. ``--limit N`` trains on the first N images only (a quick
@@ -49,7 +49,7 @@ def build_cnn(rng: np.random.Generator, dtype=np.float32) -> Sequential:
 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--seed", type=int, default=0)

@@ -37,10 +37,15 @@ correlation of the input with the upstream gradient,
 :math:`\partial L/\partial W_{o,c} = \sum_n x^\text{pad}_{n,c} \star G_{n,o}`,
 and :math:`\partial L/\partial b_o = \sum_{n,i,j} G_{n,o,i,j}`.
 
-Nothing loops over samples or pixels: windows are strided views
-(``sliding_window_view``), the products are BLAS matrix products, and col2im
-loops only over the :math:`kh \cdot kw` kernel offsets, each a vectorised
-slice addition.
+For stride 1 ``Conv2D`` computes :math:`\partial L/\partial x` in that
+form, as a forward convolution of the padded ``g`` with the turned kernel
+(:func:`rot180_kernel`); for other strides by col2im.
+
+Nothing loops over pixels: each sample's im2col matrix is filled with one
+vectorised slice copy per kernel offset :math:`(u, v)`, the products are BLAS
+matrix products, and col2im adds one slice per kernel offset. The samples of a
+batch are processed in blocks of a few; why, and how many, is the one speed
+measure of this file, in the section "speed" below.
 """
 
 from __future__ import annotations
@@ -183,7 +188,12 @@ SAMPLE_BLOCK_BYTES = 256 * 1024
 
 
 def sample_blocks(n: int, cols_bytes_per_sample: int) -> list[slice]:
-    """Consecutive slices of the batch, each of about ``SAMPLE_BLOCK_BYTES`` of im2col."""
+    """Consecutive slices of the batch, each of about ``SAMPLE_BLOCK_BYTES`` of im2col.
+
+    Speed only (the result does not depend on it): a block's im2col matrix is
+    read by the matrix product while it is still in the cache (see the
+    section "speed" of ``netlib/layers/conv.py``).
+    """
     size = max(1, SAMPLE_BLOCK_BYTES // cols_bytes_per_sample)
     return [slice(start, min(start + size, n)) for start in range(0, n, size)]
 
