@@ -141,9 +141,9 @@ def test_report_prints_error_and_tolerance_in_the_same_units_with_the_margin():
     report = check_gradients(sinh, lambda g, x: {"x": 2 * g * np.cosh(x)}, {"x": x})
     text = str(report)
     assert "error = |analytic − numeric|" in text and "margin = error / tolerance" in text
-    header = text.splitlines()[2].split()
+    header = text.splitlines()[3].split()
     assert header[-4:] == ["error", "tolerance", "margin", "ok"], text
     row = report["x"]
     assert row.error == pytest.approx(abs(row.analytic - row.numeric))
     assert row.margin == pytest.approx(row.error / row.tolerance) and row.margin > 1
-    assert f"{row.margin:.2g}" in text.splitlines()[3]
+    assert f"{row.margin:.2g}" in text.splitlines()[4]

@@ -178,11 +178,12 @@ class GradcheckReport:
     def formula(self) -> str:
         """How the error, the tolerance and the margin of each row are defined."""
         if self.reference == "numeric":
-            bound = "K ε^(2/3) (Γ + F/s) [+ 4 × Ridders' error estimate]"
+            bound = "K ε^(2/3) (Γ + F/s) [+ 4 e_R, Ridders' error estimate]"
         else:
             bound = "rtol × max|reference|"
-        return (f"error = |analytic − {self.reference}| at the worst entry; tolerance = "
-                f"{bound}, same units; margin = error / tolerance (passes when ≤ 1)")
+        return (f"error = |analytic − {self.reference}| at the worst entry, in the units "
+                f"of the gradient;\ntolerance = {bound}, same units; margin = error / "
+                f"tolerance (passes when ≤ 1)")
 
     def __str__(self) -> str:
         if self.passed:
