@@ -459,6 +459,11 @@ class LayerPage:
             else:
                 kind = type(atom).__name__
                 key = text if kind in ("Quantity", "Backward") else kind
+                # An operator by its own name: its arguments (listed on their
+                # own rows) shown as a dot, pad(·) rather than pad(G).
+                for argument in atom.args:
+                    if isinstance(argument, sympy.MatrixExpr) and latex(argument) in text:
+                        text = text.replace(latex(argument), r"\cdot")
                 if key in seen or kind == "Where":
                     continue
                 seen.update({key, text})
@@ -469,7 +474,9 @@ class LayerPage:
                                "same letter, defined in the *where* lines")
                 else:
                     meaning = _docstring_line(type(atom))
-                rows.append([f"${text}$", _shape_latex(atom), meaning])
+                # An operator's shape is that of a flattened view: left out.
+                shape = _shape_latex(atom) if kind in ("Quantity", "Backward") else ""
+                rows.append([f"${text}$", shape, meaning])
         stated = " ".join(self.d.stated_text(wrt) for wrt in d.inputs)
         notation = [(r"\odot", r"\odot", "elementwise (Hadamard) product"),
                     (r"^\top", r"A^\top", "transpose"),
