@@ -216,7 +216,7 @@ def operations(torch, rng):
     F, aten = torch.nn.functional, torch.ops.aten
     ops = {}
     for label, n, c, o, hw in (("fashion conv1", 64, 1, 16, 28), ("fashion conv2", 64, 16, 32, 14),
-                               ("cifar conv2", 64, 64, 64, 16)):
+                               ("cifar conv1", 64, 3, 64, 32), ("cifar conv2", 64, 64, 64, 16)):
         x = rng.standard_normal((n, c, hw, hw), dtype=np.float32)
         W = rng.standard_normal((o, c, 3, 3), dtype=np.float32)
         b = np.zeros(o, np.float32)
