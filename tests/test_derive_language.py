@@ -134,3 +134,9 @@ def test_timeout_ends_a_question_with_a_message(capsys):
     assert main(["derive", "sum(softmax(X @ W) * Y)", "--wrt", "W", "--timeout", "0.01"]) == 1
     captured = capsys.readouterr()
     assert "no answer within 0.01 s" in captured.err and captured.out == ""
+
+
+def test_transpose_of_a_power_keeps_the_exponent_a_number():
+    # found by the random-expression test: (X ** 2).T was rewritten to X.T ** (2).T
+    answer = derive("((X * X) * X.T).T", "X", elementwise=False)
+    assert answer.confirmed, answer.reason

@@ -223,6 +223,8 @@ def _rewrite(node: Node, shape: _ShapeOracle) -> Node:
             # transposes end on the leaves, where the Cookbook writes them.
             if arg.op == "@":
                 return Binary("@", Transpose(arg.right), Transpose(arg.left))
+            if arg.op == "**":
+                return Binary("**", Transpose(arg.left), arg.right)  # the exponent is a number
             return Binary(arg.op, Transpose(arg.left), Transpose(arg.right))
         if isinstance(arg, Neg):
             return Neg(Transpose(arg.arg))
