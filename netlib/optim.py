@@ -115,7 +115,8 @@ class Adam(Optimizer):
 
     .. math::
         m \leftarrow \beta_1 m + (1-\beta_1) g, \quad
-        v \leftarrow \beta_2 v + (1-\beta_2) g^2, \quad
+        v \leftarrow \beta_2 v + (1-\beta_2) g^2,
+
         \theta \leftarrow \theta - \eta\,\frac{m / (1-\beta_1^t)}{\sqrt{v/(1-\beta_2^t)} + \epsilon}
     """
 

@@ -2,10 +2,11 @@ r"""Self-attention with one head, restated from its definition.
 
 Per sample :math:`X` (``T × d_model``):
 
-.. math:: Q = X W_q + \mathbf 1 b_q^\top,\ K = X W_k,\
-          V = X W_v + \mathbf 1 b_v^\top,\quad
-          S = \frac{Q K^\top}{\sqrt{d_h}},\quad P = \operatorname{softmax}(S),\quad
-          O = P V,\quad Y = O W_o + \mathbf 1 b_o^\top
+.. math::
+    Q = X W_q + \mathbf 1 b_q^\top,\ K = X W_k,\ V = X W_v + \mathbf 1 b_v^\top,
+
+    S = \frac{Q K^\top}{\sqrt{d_h}},\quad P = \operatorname{softmax}(S),\quad
+    O = P V,\quad Y = O W_o + \mathbf 1 b_o^\top
 
 (softmax over each row; with a causal mask, :math:`P_{ij}` is the softmax over
 :math:`j \le i` only: the masked scores are :math:`-\infty`, so their
@@ -16,8 +17,10 @@ forward (:class:`Quantity`: :math:`Q, K, V, S, P, O`) and of the backward
 formula by :class:`Where`):
 
 .. math::
-    \bar O = G W_o^\top,\ \bar V = P^\top \bar O,\ \bar P = \bar O V^\top,\
-    \bar S = P \odot \big(\bar P - (P \odot \bar P)\mathbf 1 \mathbf 1^\top\big),\
+    \bar O = G W_o^\top,\ \bar V = P^\top \bar O,\ \bar P = \bar O V^\top,
+
+    \bar S = P \odot \big(\bar P - (P \odot \bar P)\mathbf 1 \mathbf 1^\top\big),
+
     \bar Q = \tfrac{1}{\sqrt{d_h}} \bar S K,\ \bar K = \tfrac{1}{\sqrt{d_h}} \bar S^\top Q,
 .. math::
     \bar W_q = X^\top \bar Q,\ \bar b_q = \mathbf 1^\top \bar Q\ (\text{etc.}),\quad

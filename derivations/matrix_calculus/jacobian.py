@@ -9,7 +9,8 @@ matrixcalculus.org, where ``∂(A x)/∂x = A``.  The rewriting uses
 
 .. math::
 
-    G \\mapsto I_k, \\quad P\\,(Q G) = (P Q) G, \\quad
+    G \\mapsto I_k, \\quad P\\,(Q G) = (P Q) G,
+
     v \\odot (Q G) = \\operatorname{diag}(v)\\, Q G, \\quad
     c\\,(Q G) = (c Q) G \\ (c \\text{ scalar}),
 

@@ -7,8 +7,10 @@ expression of the language, one rule per operation:
 
 .. math::
 
-    Y = A B:\\quad \\bar A = G B^{\\top},\\ \\bar B = A^{\\top} G; \\qquad
-    Y = A \\odot B:\\quad \\bar A = G \\odot B; \\qquad
+    Y = A B:\\quad \\bar A = G B^{\\top},\\ \\bar B = A^{\\top} G;
+
+    Y = A \\odot B:\\quad \\bar A = G \\odot B;
+
     Y = X^{\\top}:\\quad \\bar X = G^{\\top}
 
 and the function rules of ``functions.py``.  Where an operand was broadcast,

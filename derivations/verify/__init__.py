@@ -6,7 +6,8 @@ For an entry ``d`` (a :class:`~derivations.core.Derivation`), an argument
 
 .. math::
     J = \frac{\partial \operatorname{vec} Y}{\partial \operatorname{vec} a}
-    \ \text{(numerator layout, row-major vec)}, \qquad
+    \ \text{(numerator layout, row-major vec)},
+
     \text{derived} = \operatorname{reshape}\big(J^\top \operatorname{vec} G\big).
 
 What each check proves, and to what tolerance

@@ -4,7 +4,8 @@ For an entry ``d``, an argument ``a`` (input or parameter) and a shape set,
 
 .. math::
     J = \frac{\partial \operatorname{vec} Y}{\partial \operatorname{vec} a}
-    \ \text{(numerator layout, row-major vec)}, \qquad
+    \ \text{(numerator layout, row-major vec)},
+
     \text{derived} = \operatorname{reshape}\big(J^\top \operatorname{vec} G\big).
 
 *Exact*: ``stated - derived`` is zero entry by entry, decided exactly by

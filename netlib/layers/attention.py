@@ -98,7 +98,8 @@ class MultiHeadAttention(Layer):
         Q = X W_q + b_q,\ K = X W_k,\ V = X W_v + b_v
         \quad (W_q, W_k, W_v \in \mathbb R^{d_\text{model} \times h d_h}),
     .. math::
-        O^{(i)} = \operatorname{softmax}\big(Q^{(i)} K^{(i)\top}/\sqrt{d_h}\big) V^{(i)}, \qquad
+        O^{(i)} = \operatorname{softmax}\big(Q^{(i)} K^{(i)\top}/\sqrt{d_h}\big) V^{(i)},
+
         Y = [O^{(1)} \cdots O^{(h)}]\, W_o + b_o
         \quad (W_o \in \mathbb R^{h d_h \times d_\text{model}}),
 

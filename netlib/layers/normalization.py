@@ -70,7 +70,8 @@ class LayerNorm(Layer):
 
     .. math::
         \frac{\partial L}{\partial \gamma} = \sum_\text{rows} g \odot \hat x, \qquad
-        \frac{\partial L}{\partial \beta} = \sum_\text{rows} g, \qquad
+        \frac{\partial L}{\partial \beta} = \sum_\text{rows} g,
+
         \frac{\partial L}{\partial x} = \frac{1}{\sigma}\big(d - \overline d
         - \hat x \odot \overline{d \odot \hat x}\big),\ d = \gamma \odot g
 

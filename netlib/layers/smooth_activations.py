@@ -124,9 +124,11 @@ class GELU(Elementwise):
     Tanh approximation (``approximate="tanh"``), with
     :math:`u = \sqrt{2/\pi}\,(x + 0.044715\,x^3)` and :math:`t = \tanh u`:
 
-    .. math:: y = \tfrac12 x (1 + t), \qquad
-              \frac{\partial L}{\partial x} = g \odot \Big(\tfrac12(1 + t)
-              + \tfrac12 x (1 - t^2) \sqrt{2/\pi}\,(1 + 3 \cdot 0.044715\, x^2)\Big)
+    .. math::
+        y = \tfrac12 x (1 + t),
+
+        \frac{\partial L}{\partial x} = g \odot \Big(\tfrac12(1 + t)
+        + \tfrac12 x (1 - t^2) \sqrt{2/\pi}\,(1 + 3 \cdot 0.044715\, x^2)\Big)
 
     The two differ by at most about 5e-4 (a separate map, not a rounding of
     the exact one: each has its own derivation).
