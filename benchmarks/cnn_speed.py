@@ -39,7 +39,14 @@ import statistics
 import time
 
 import numpy as np
-from train_speed import blas_threads, clock, elapsed, interleaved_epoch, median_ratio
+from train_speed import (
+    blas_threads,
+    clock,
+    elapsed,
+    interleaved_epoch,
+    median_ratio,
+    torch_sgd_epoch,
+)
 
 from netlib import SGD, Conv2D, Dense, Flatten, MaxPool2D, ReLU, Sequential, SoftmaxCrossEntropy
 from netlib.data import load_fashion_mnist
@@ -132,22 +139,8 @@ def netlib_epoch(weights, x, y, chunks, lr):
 
 def make_torch_epoch(torch):
     def torch_epoch(weights, x, y, chunks, lr):
-        model = torch_model(torch, weights)
-        criterion = torch.nn.CrossEntropyLoss()
-        optimizer = torch.optim.SGD(model.parameters(), lr=lr)
-        xt, yt = torch.from_numpy(x), torch.from_numpy(y)
-        torch_chunks = [[torch.from_numpy(index) for index in chunk] for chunk in chunks]
-        total = 0.0
-        for chunk in torch_chunks:
-            start = clock()
-            for index in chunk:
-                optimizer.zero_grad(set_to_none=True)
-                loss = criterion(model(xt[index]), yt[index])
-                loss.backward()
-                optimizer.step()
-                total += loss.item() * len(index)
-            yield elapsed(start)
-        return total / len(x)
+        return (yield from torch_sgd_epoch(torch, torch_model(torch, weights), x, y, chunks,
+                                           lr))
     return torch_epoch
 
 

@@ -178,22 +178,31 @@ def make_torch_epoch(torch):
                 linear.bias.copy_(torch.from_numpy(b))
         model = torch.nn.Sequential(linears[0], torch.nn.ReLU(), linears[1], torch.nn.ReLU(),
                                     linears[2])
-        criterion = torch.nn.CrossEntropyLoss()
-        optimizer = torch.optim.SGD(model.parameters(), lr=lr)
-        xt, yt = torch.from_numpy(x), torch.from_numpy(y)
-        torch_chunks = [[torch.from_numpy(index) for index in chunk] for chunk in chunks]
-        total = 0.0
-        for chunk in torch_chunks:
-            start = clock()
-            for index in chunk:
-                optimizer.zero_grad(set_to_none=True)
-                loss = criterion(model(xt[index]), yt[index])
-                loss.backward()
-                optimizer.step()
-                total += loss.item() * len(index)
-            yield elapsed(start)
-        return total / len(x)
+        return (yield from torch_sgd_epoch(torch, model, x, y, chunks, lr))
     return torch_epoch
+
+
+def torch_sgd_epoch(torch, model, x, y, chunks, lr):
+    """One SGD epoch of a torch ``model`` with cross-entropy, timed chunk by chunk.
+
+    Yields the seconds of each chunk of batches (``chunks``: lists of index
+    arrays) and returns the mean training loss; shared by ``cnn_speed.py``.
+    """
+    criterion = torch.nn.CrossEntropyLoss()
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+    torch_chunks = [[torch.from_numpy(index) for index in chunk] for chunk in chunks]
+    total = 0.0
+    for chunk in torch_chunks:
+        start = clock()
+        for index in chunk:
+            optimizer.zero_grad(set_to_none=True)
+            loss = criterion(model(xt[index]), yt[index])
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * len(index)
+        yield elapsed(start)
+    return total / len(x)
 
 
 def gemm_epoch(weights, x, y, chunks, lr):
