@@ -41,14 +41,13 @@ import time
 import numpy as np
 from train_speed import (
     blas_threads,
-    clock,
-    elapsed,
     interleaved_epoch,
     median_ratio,
+    netlib_sgd_epoch,
     torch_sgd_epoch,
 )
 
-from netlib import SGD, Conv2D, Dense, Flatten, MaxPool2D, ReLU, Sequential, SoftmaxCrossEntropy
+from netlib import Conv2D, Dense, Flatten, MaxPool2D, ReLU, Sequential
 from netlib.data import load_fashion_mnist
 
 #: Each network: input shape (C, H, W), its conv layers (C_in, C_out) (3×3, pad 1,
@@ -123,18 +122,7 @@ def torch_model(torch, weights):
 # -- contenders (generators over chunks, as in train_speed.py) ---------------------------------
 
 def netlib_epoch(weights, x, y, chunks, lr):
-    model, loss, optimizer = netlib_model(weights), SoftmaxCrossEntropy(), SGD(lr)
-    params, grads = model.parameters(), model.gradients()
-    total = 0.0
-    for chunk in chunks:
-        start = clock()
-        for index in chunk:
-            pred = model.forward(np.take(x, index, axis=0), check_finite_input=False)
-            total += loss.forward(pred, y[index]) * len(index)
-            model.backward_without_input_gradient(loss.backward())
-            optimizer.step(params, grads)
-        yield elapsed(start)
-    return total / len(x)
+    return (yield from netlib_sgd_epoch(netlib_model(weights), x, y, chunks, lr))
 
 
 def make_torch_epoch(torch):

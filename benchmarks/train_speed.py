@@ -116,7 +116,16 @@ def netlib_epoch(weights, x, y, chunks, lr):
         layers.append(Dense.from_params(W, b))
         if index < len(weights) - 1:
             layers.append(ReLU())
-    model, loss, optimizer = Sequential(layers), SoftmaxCrossEntropy(), SGD(lr)
+    return (yield from netlib_sgd_epoch(Sequential(layers), x, y, chunks, lr))
+
+
+def netlib_sgd_epoch(model, x, y, chunks, lr):
+    """One SGD epoch of a netlib ``model`` with softmax cross-entropy, timed chunk by chunk.
+
+    Yields the seconds of each chunk of batches and returns the mean training
+    loss; shared by ``cnn_speed.py``.
+    """
+    loss, optimizer = SoftmaxCrossEntropy(), SGD(lr)
     params, grads = model.parameters(), model.gradients()
     total = 0.0
     for chunk in chunks:
