@@ -91,3 +91,9 @@ def test_fast_path_proves_every_registry_residual(name):
         stated = stated if stated.shape == derived.shape else stated.T
         residuals += list(stated - derived)
     assert all(zero.proved_zero(residuals))
+
+
+def test_text_is_refused_not_parsed():
+    """A string is never parsed (parsing would go through eval)."""
+    with pytest.raises(sympy.SympifyError):
+        zero.proved_zero(["x - x"])

@@ -33,6 +33,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import sympy
+from sympy.core.sympify import _sympify
 
 try:  # Optional: without FLINT (e.g. in the browser), SymPy decides alone.
     import flint
@@ -208,7 +209,8 @@ def proved_zero(expressions: Iterable[sympy.Expr]) -> list[bool]:
 
 def _zero_in(field: _RationalFunctions, expr: sympy.Expr) -> bool:
     try:
-        return field.evaluate(sympy.sympify(expr))[0].is_zero()
+        # Strict: SymPy objects and numbers only, never text (no parsing, no eval).
+        return field.evaluate(_sympify(expr))[0].is_zero()
     except (_Undecided, DomainError, ZeroDivisionError):
         return False
 
