@@ -11,7 +11,9 @@ The generated numpy code is cached on disk with the Jacobian it comes from.
 from __future__ import annotations
 
 import builtins
+import dis
 import inspect
+import math
 import time
 
 import numpy as np
@@ -30,8 +32,17 @@ def arguments(d: Derivation) -> tuple[str, ...]:
 
 
 def _numpy_namespace() -> dict:
-    # What lambdify(..., modules="numpy") puts around the code it generates.
-    return dict(sympy.lambdify([], 0, modules="numpy").__globals__)
+    # What lambdify(..., modules="numpy") puts around the code it generates;
+    # functions numpy lacks (erf) it takes from ``math``, as here.
+    namespace = {name: getattr(math, name) for name in dir(math) if not name.startswith("_")}
+    namespace.update(sympy.lambdify([], 0, modules="numpy").__globals__)
+    return namespace
+
+
+def _global_names(function) -> set[str]:
+    """The global names ``function``'s code loads (not attribute names such as ``.reduce``)."""
+    return {i.argval for i in dis.get_instructions(function)
+            if i.opname in ("LOAD_GLOBAL", "LOAD_NAME")}
 
 
 _COMPILED: dict[str, object] = {}
@@ -43,7 +54,7 @@ def _compile(source: str):
         namespace = _numpy_namespace()
         exec(compile(source, "<lambdified, cached>", "exec"), namespace)
         function = namespace["_lambdifygenerated"]
-        missing = [n for n in function.__code__.co_names
+        missing = [n for n in _global_names(function)
                    if n not in namespace and not hasattr(builtins, n)]
         _COMPILED[source] = None if missing else function
     return _COMPILED[source]
