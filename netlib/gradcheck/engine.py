@@ -32,16 +32,14 @@ from netlib.gradcheck.hints import (
 )
 from netlib.gradcheck.report import ArgumentCheck, GradcheckReport
 from netlib.gradcheck.ridders import kink_test, ridders, safe_step
+from netlib.gradcheck.rule import EPS, ERROR_FACTOR, SAFETY_FACTOR, STEP_FACTOR, tolerance
+from netlib.gradcheck.rule import step as nominal_step
 
 __all__ = ["AUTO_FULL_MAX", "EPS", "ERROR_FACTOR", "MODES", "RIDDERS_FACTOR",
            "SAFETY_FACTOR", "STEP_FACTOR", "Problem", "as_float64", "run"]
 
-#: float64 machine epsilon and the derived quantities of the package docstring.
-EPS = float(np.finfo(np.float64).eps)
-STEP_FACTOR = EPS ** (1 / 3)           # h = eps^(1/3) * scale
-ERROR_FACTOR = EPS ** (2 / 3)          # truncation and rounding both ~ eps^(2/3)
-#: K in the tolerance ``|a - n| <= K eps^(2/3) (Gamma + F/s)``.
-SAFETY_FACTOR = 100.0
+# float64 machine epsilon and the derived quantities of the package docstring
+# are stated once, in plain Python, in rule.py (derive uses them without numpy).
 #: ``mode="auto"`` checks arguments up to this many entries with the full Jacobian.
 AUTO_FULL_MAX = 256
 MODES = ("auto", "full", "directional")
@@ -227,7 +225,7 @@ def _check_full(problem, line, name, p, a, u, F) -> ArgumentCheck:
     who = f"gradcheck of {problem.what}, argument {name}"
     values = p.ravel()
     scale = np.maximum(1.0, np.abs(values))
-    nominal = STEP_FACTOR * scale
+    nominal = nominal_step(scale)
     h = np.empty(p.size)
     jac = np.empty((u.size, p.size))
     for j in range(p.size):
@@ -250,7 +248,7 @@ def _check_full(problem, line, name, p, a, u, F) -> ArgumentCheck:
         gamma = max(gamma, float(np.max(np.abs(finite), initial=0)))
     # eps F / h is the rounding term; at the nominal step it is eps^(2/3) F / s.
     effective_scale = (scale * np.minimum(1.0, h / nominal)).reshape(p.shape)
-    tol = SAFETY_FACTOR * ERROR_FACTOR * (gamma + F / effective_scale)
+    tol = tolerance(gamma, F, effective_scale)
     if not problem_text and p.size:
         _refine(problem, line, name, p, a_checked, numeric, tol, h)
     check = compare_gradient(name, a, numeric, tol, problem.axis_sizes, mode="full")
@@ -318,7 +316,7 @@ def _check_directional(problem, line, name, p, a, F, rng, directions) -> Argumen
     for k in range(directions):
         v = rng.standard_normal(p.shape)
         v /= np.max(np.abs(v), initial=1.0)
-        nominal = STEP_FACTOR * scale
+        nominal = nominal_step(scale)
         h = nominal
         if name in problem.bounds:
             h = safe_step(lambda t, v=v: line.at(p, v, t), h, _room(problem, name, p, v), who)
@@ -330,7 +328,7 @@ def _check_directional(problem, line, name, p, a, F, rng, directions) -> Argumen
         numeric = (plus - minus) / (2 * h)
         analytic = float(np.sum(v * a))
         gamma = max(float(np.sum(np.abs(v * a))), abs(numeric))
-        tol = SAFETY_FACTOR * ERROR_FACTOR * (gamma + F / (scale * min(1.0, h / nominal)))
+        tol = tolerance(gamma, F, scale * min(1.0, h / nominal))
         if not abs(analytic - numeric) <= tol and np.isfinite(analytic):
             bound = tol
             numeric, error, _ = ridders(psi, h, _clearly_wrong(analytic, bound))
