@@ -57,39 +57,43 @@ Pieces
 SymPy results (Jacobians, their generated numpy code, exact verdicts) are
 cached in memory and on disk, keyed by everything they depend on
 (:mod:`derivations.verify.cache`); ``cache.configure(enabled=False)`` bypasses it.
+
+The names are imported on first use (PEP 562): ``derive`` imports
+:mod:`derivations.verify.rows` where there is no numpy (the browser), and
+importing this package must not pull numpy and netlib in on the way.
 """
 
-from derivations.verify import cache
-from derivations.verify.finite_differences import check_finite_differences, finite_difference_check
-from derivations.verify.forward import check_forward, sympy_forward
-from derivations.verify.numeric import (
-    check_numeric,
-    draw_point,
-    expected_vjp,
-    jacobian_function,
-    jacobian_numpy,
-    netlib_forward,
-    netlib_vjp,
-    sample_values,
-)
-from derivations.verify.rows import KINDS, NUMERIC_RTOL, CheckRow
-from derivations.verify.run import check_entry, default_jobs, run_checks
-from derivations.verify.symbolic import (
-    StatedShapeError,
-    check_exact,
-    check_exact_one,
-    check_transpose,
-    derived_vjp,
-    jacobian,
-    stated_vjp,
-)
-from derivations.verify.zero import is_zero
+from __future__ import annotations
 
-__all__ = [
-    "KINDS", "NUMERIC_RTOL", "CheckRow", "StatedShapeError", "cache", "check_entry",
-    "check_exact", "check_exact_one", "check_finite_differences", "check_forward",
-    "check_numeric", "check_transpose", "default_jobs", "derived_vjp", "draw_point",
-    "expected_vjp", "finite_difference_check", "is_zero", "jacobian", "jacobian_function",
-    "jacobian_numpy", "netlib_forward", "netlib_vjp", "run_checks", "sample_values",
-    "stated_vjp", "sympy_forward",
-]
+import importlib
+
+#: Public name -> the module of this package that defines it.
+_HOME = {
+    "cache": "cache",
+    "check_finite_differences": "finite_differences", "finite_difference_check":
+    "finite_differences",
+    "check_forward": "forward", "sympy_forward": "forward",
+    **dict.fromkeys(("check_numeric", "draw_point", "expected_vjp", "jacobian_function",
+                     "jacobian_numpy", "netlib_forward", "netlib_vjp", "sample_values"),
+                    "numeric"),
+    **dict.fromkeys(("KINDS", "MEASURES", "NUMERIC_RTOL", "CheckRow"), "rows"),
+    **dict.fromkeys(("check_entry", "default_jobs", "run_checks"), "run"),
+    **dict.fromkeys(("StatedShapeError", "check_exact", "check_exact_one", "check_transpose",
+                     "derived_vjp", "jacobian", "stated_vjp"), "symbolic"),
+    "is_zero": "zero",
+}
+
+__all__ = sorted(_HOME)
+
+
+def __getattr__(name: str):
+    if name not in _HOME:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module = importlib.import_module(f"{__name__}.{_HOME[name]}")
+    value = module if name == _HOME[name] else getattr(module, name)
+    globals()[name] = value          # the next lookup is an ordinary attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
