@@ -30,7 +30,7 @@ def test_emitted_numpy_runs_and_passes_netlibs_check(tmp_path, text, wrt, shapes
     answer = derive(text, wrt, shapes, elementwise=False)
     assert answer.confirmed, answer.reason
     script = tmp_path / "emitted.py"
-    script.write_text(numpy_source(answer, answer.confirmations[0].sizes))
+    script.write_text(numpy_source(answer, answer.checked_shapes))
     result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
                             cwd=ROOT, timeout=120, env={"PYTHONPATH": str(ROOT)})
     assert result.returncode == 0, result.stderr[-1500:]

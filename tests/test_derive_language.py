@@ -13,11 +13,13 @@ import pytest
 from derivations.cli import build_parser
 from derivations.matrix_calculus import MatrixCalculusError, derive, prepare, to_text
 from derivations.matrix_calculus.checks import confirm_jacobian
+from derivations.matrix_calculus.confirm import shapes_of
 from derivations.matrix_calculus.functions import FUNCTIONS
 from derivations.matrix_calculus.jacobian import IDENTITY
 from derivations.matrix_calculus.language import help_text, markdown
 from derivations.matrix_calculus.numeric import NUMPY
 from derivations.matrix_calculus.parser import OPERATORS, parse
+from derivations.matrix_calculus.pure import PYTHON
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,8 +35,8 @@ def test_jacobian_of_a_column_is_a_matrix_expression(text, shapes, denominator, 
     answer = derive(text, "x", shapes, elementwise=False)
     assert answer.confirmed and answer.jacobian is not None, answer.reason
     assert [to_text(f) for f in answer.jacobian] == [denominator, numerator]
-    methods = {c.method for c in answer.jacobian_checks}
-    assert "Jacobian matrix = explicit Jacobian (SymPy)" in methods
+    kinds = {c.check for c in answer.jacobian_checks}
+    assert kinds == {"Jacobian matrix", "layout"}, kinds
     assert all(c.passed for c in answer.jacobian_checks)
     assert answer.as_dict()["jacobian"]["numerator"] == numerator
 
@@ -68,6 +70,7 @@ def test_language_reference_is_generated_from_the_tables():
     assert "G * (1 - tanh(X) ** 2)" in text
     assert "-(inv(X).T @ G @ inv(X).T)" in text
     assert sorted(NUMPY) == sorted(FUNCTIONS), "numpy and SymPy tables cover other names"
+    assert sorted(PYTHON) == sorted(FUNCTIONS), "plain-Python and SymPy tables differ"
 
 
 def test_help_shows_the_language():
@@ -108,18 +111,36 @@ def test_a_zero_gradient_is_confirmed_and_a_nonzero_answer_rejected():
     assert derive("sum(softmax(X @ X))", "X", elementwise=False).confirmed
     wrong = derive("sum(softmax(X @ X))", "X", candidate=parse("1e-9 * X"), elementwise=False)
     assert not wrong.confirmed
-    assert all(c.error > 1e2 * c.tolerance for c in wrong.confirmations
-               if c.method.startswith("explicit Jacobian"))
+    assert all(c.error > 1e2 * c.tolerance for c in wrong.checks
+               if c.check == "explicit Jacobian")
 
 
 def test_large_fixed_sizes_are_checked_small_and_by_differences_at_their_size():
     answer = derive("sum(softmax(X @ X @ X @ X))", "X", ["X=8x8"], elementwise=False)
     assert answer.confirmed, answer.reason
-    explicit = {c.sizes["X"] for c in answer.confirmations
-                if c.method.startswith("explicit Jacobian")}
+    explicit = {shapes_of(c.shapes)["X"] for c in answer.checks
+                if c.check == "explicit Jacobian"}
     assert explicit and all(max(size) <= 3 for size in explicit)
-    asked = [c for c in answer.confirmations if c.method.endswith("at the sizes asked")]
-    assert len(asked) == 1 and asked[0].sizes["X"] == (8, 8) and asked[0].passed
+    asked = [c for c in answer.checks if c.check == "finite differences at the sizes asked"]
+    assert len(asked) == 1 and shapes_of(asked[0].shapes)["X"] == (8, 8) and asked[0].passed
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("text, shapes", [
+    ("sum(X * X)", ["X=4x3"]),
+    ("sum(tanh(X @ W))", ["X=5x3", "W=3x2"]),
+])
+def test_large_fixed_sizes_checked_small_stay_non_square(text, shapes, seed):
+    # X=4x3 checked small makes 4 a free size s4; drawn 3 it made X square,
+    # where a missing transpose goes unseen. Each free size now avoids every
+    # fixed size, and the two points still differ.
+    wrt = shapes[-1].split("=")[0]
+    answer = derive(text, wrt, shapes, seed=seed, elementwise=False)
+    assert answer.confirmed, answer.reason
+    explicit = [shapes_of(c.shapes) for c in answer.checks if c.check == "explicit Jacobian"]
+    assert len(explicit) == 2 and explicit[0] != explicit[1], explicit
+    for sizes in explicit:
+        assert all(r != c for r, c in sizes.values()), f"a square shape at {sizes}"
 
 
 def test_a_request_over_the_memory_budget_is_refused_by_name():

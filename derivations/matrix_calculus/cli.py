@@ -45,10 +45,11 @@ upstream gradient G of EXPR's shape, J^T vec(G) reshaped to NAME's shape
 (the same in both layouts), and derive says that it is a VJP.
 
 An answer is printed only once it matched the explicit SymPy Jacobian and
-central finite differences (netlib.gradcheck, whose step and tolerance are
-derived from the sizes of the function and of its gradient) at two random
-points; otherwise derive says so and prints the elementwise result.  Sizes
-no --shape fixes are left symbolic and drawn at random for each point,
+central finite differences (netlib.gradcheck's, or the same rule in plain
+Python where numpy is absent; the step and tolerance are derived from the
+sizes of the function and of its gradient) at two random points;
+otherwise derive says so and prints the elementwise result.  Sizes no
+--shape fixes are left symbolic and drawn at random for each point,
 distinct from one another (so shapes are non-square unless the expression
 makes them square) and different at the two points; when --shape fixes
 every size, both points have those sizes.
@@ -94,6 +95,12 @@ def timeout_type(text: str) -> float:
 
 class QuestionTimeout(Exception):
     """The question took longer than ``--timeout``."""
+
+
+def timeout_message(seconds: float) -> str:
+    """What a question out of time prints (the command line and ``web.answer``)."""
+    return (f"derive: no answer within {seconds:g} s (--timeout); fixed sizes "
+            "(X=8x8) cost more than named ones (X=mxn), which are checked small")
 
 
 @contextlib.contextmanager
@@ -159,8 +166,7 @@ def run(args) -> int:
                 return _second_order(args)
             answer = derive(args.expr, args.wrt, args.shape, layout=args.layout, seed=args.seed)
     except QuestionTimeout:
-        message = (f"derive: no answer within {args.timeout:g} s (--timeout); fixed sizes "
-                   "(X=8x8) cost more than named ones (X=mxn), which are checked small")
+        message = timeout_message(args.timeout)
         print(json.dumps({"error": message}) if args.json else message, file=sys.stderr)
         return 1
     except MatrixCalculusError as error:
@@ -173,7 +179,7 @@ def run(args) -> int:
         return 0 if answer.confirmed else 1
     if args.emit and answer.confirmed:
         try:
-            print(numpy_source(answer, answer.confirmations[0].sizes, args.seed), end="")
+            print(numpy_source(answer, answer.checked_shapes, args.seed), end="")
         except ValueError as error:
             print(str(error), file=sys.stderr)
             return 2
@@ -204,7 +210,7 @@ def run(args) -> int:
             print(f"elementwise result at {sizes}:")
             for i in range(answer.elementwise.rows):
                 print("  " + "  |  ".join(str(v) for v in answer.elementwise.row(i)))
-    _print_checks(answer.confirmations + answer.jacobian_checks)
+    _print_checks(answer.checks + answer.jacobian_checks)
     if args.steps and answer.confirmed:
         steps = derivation_steps(args.expr, args.wrt, args.shape, seed=args.seed)
         print("steps (from the output down to the variable; each checked by central "
@@ -235,20 +241,26 @@ def _second_order(args) -> int:
               f"the Hessian of a matrix variable has four indices): {show(result.hvp)}")
     else:
         print(f"no second-order form confirmed: {result.reason}")
-    _print_checks(result.first.confirmations + result.checks)
+    _print_checks(result.first.checks + result.checks)
     return 0 if result.confirmed else 1
+
+
+def check_line(row) -> str:
+    """One check (a ``CheckRow``) as the text output prints it."""
+    status = "ok  " if row.passed else "FAIL"
+    if row.check.startswith("finite differences"):
+        measured = (f"worst entry's error {row.error:.1e} "
+                    f"(derived tolerance {row.tolerance:.1e})")
+    elif row.measure == "absolute":  # an exact reference that is zero up to rounding
+        measured = f"largest entry {row.error:.1e} (tolerance {row.tolerance:.0e})"
+    else:
+        measured = f"relative error {row.error:.1e} (tolerance {row.tolerance:.0e})"
+    return f"  {status} {row.check} at {row.shapes}: {measured}"
 
 
 def _print_checks(checks) -> None:
     for check in checks:
-        sizes = ", ".join(f"{k} {r}×{c}" for k, (r, c) in check.sizes.items())
-        status = "ok  " if check.passed else "FAIL"
-        if check.measure == "absolute":
-            measured = (f"worst entry's error {check.error:.1e} "
-                        f"(derived tolerance {check.tolerance:.1e})")
-        else:
-            measured = f"relative error {check.error:.1e} (tolerance {check.tolerance:.0e})"
-        print(f"  {status} {check.method} at {sizes}: {measured}")
+        print(check_line(check))
         if check.hint:
             print(textwrap.fill(f"hint: {check.hint}", 76, initial_indent="       ",
                                 subsequent_indent="       "))

@@ -1,24 +1,25 @@
-"""Confirm a candidate VJP: explicit SymPy Jacobian and netlib's finite differences.
+"""Confirm a candidate VJP: SymPy's explicit Jacobian and central differences.
 
 At a concrete size (every free size given a value) and a random point, the
-candidate is compared with two independent references:
+candidate is compared with two independent references, each reported as a
+:class:`~derivations.verify.rows.CheckRow`:
 
-1. the **explicit Jacobian**: the expression evaluated by SymPy on a matrix
-   of symbols for the variable (the other inputs fixed to the point's
-   numbers), ``sympy.Matrix.jacobian`` of its row-major flattening
-   (numerator layout, ``J[i, j] = dy_i/dx_j``), then ``J^T vec(G)`` at the
-   point, reshaped to the variable's shape.  The error is
-   :func:`netlib.gradcheck.relative_error`, ``max|candidate - reference| /
-   max|reference|``; both sides are exact up to float64 rounding
-   (``~1e-15``), so the tolerance ``1e-9`` leaves six orders of margin;
-2. **central differences** by the project's one finite-difference engine,
-   :func:`netlib.gradcheck.check_gradients` in ``full`` mode: the forward is
-   the expression evaluated in numpy, the backward the candidate evaluated at
-   the point with the checker's random upstream gradient ``g`` (an all-ones
-   ``g`` hides wrong-axis sums).  Its step ``h = ε^(1/3)·max(1, |x_j|)`` and
-   its tolerance ``K·ε^(2/3)·(Γ + F/s)`` are derived there (``Γ`` the size of
-   the gradient, ``F = Σ|g_i f_i|`` the size of the function): they scale
-   with the function, so that ``sum(X * X) + 1e6``, whose rounding error is a
+1. ``explicit Jacobian``: the expression evaluated by SymPy on a matrix of
+   symbols for the variable (the other inputs fixed to the point's numbers),
+   ``sympy.Matrix.jacobian`` of its row-major flattening (numerator layout,
+   ``J[i, j] = dy_i/dx_j``), then ``J^T vec(G)`` at the point, reshaped to
+   the variable's shape.  The error is the project's relative error,
+   ``max|candidate - reference| / max|reference|``; both sides are exact up
+   to float64 rounding (``~1e-15``), so the tolerance ``1e-9`` leaves six
+   orders of margin;
+2. ``finite differences``: central differences of the expression against
+   the candidate evaluated at the point with a random upstream gradient
+   ``g`` (an all-ones ``g`` hides wrong-axis sums), by the backend's engine
+   (``backend.py``: netlib's with numpy, the same rule in plain Python
+   without).  Its step ``h = ε^(1/3)·max(1, |x_j|)`` and its tolerance
+   ``K·ε^(2/3)·(Γ + F/s)`` are derived in netlib (``Γ`` the size of the
+   gradient, ``F = Σ|g_i f_i|`` the size of the function): they scale with
+   the function, so that ``sum(X * X) + 1e6``, whose rounding error is a
    million times that of ``sum(X * X)``, is held to a tolerance a million
    times larger instead of a fixed one.  The error and the tolerance are those
    of the worst entry (largest ``|a - n|`` relative to its own tolerance), in
@@ -27,37 +28,39 @@ candidate is compared with two independent references:
 
 Points are drawn by :func:`sample_point`, where the expression is finite and
 at least :data:`POLE_MARGIN` away from its poles, as that derivation of the
-tolerance requires.
+tolerance requires.  Values are :class:`~derivations.matrix_calculus.pure.Mat`
+matrices whichever the backend, so both backends see the same numbers.
 """
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
-import numpy as np
 import sympy
 
-from netlib.gradcheck import check_gradients, relative_error
+from derivations.verify.rows import CheckRow
 
+from .backend import rule
 from .errors import MatrixCalculusError
 from .evaluate import to_sympy
 from .expr import Binary, Call, Node, constant_kind, subtrees
-from .numeric import to_numpy
+from .pure import Mat
+from .rand import Random
 
 __all__ = [
-    "FD_METHOD",
-    "JACOBIAN_METHOD",
     "JACOBIAN_TOLERANCE",
     "POLE_MARGIN",
-    "Confirmation",
     "DomainError",
     "distance_to_pole",
     "explicit_jacobian",
     "explicit_jacobian_vjp",
-    "finite_difference_check",
-    "jacobian_confirmation",
+    "finite_difference_row",
+    "jacobian_row",
     "sample_point",
+    "shape_text",
+    "shapes_of",
 ]
 
 JACOBIAN_TOLERANCE = 1e-9
@@ -76,62 +79,68 @@ POLE_MARGIN = 0.3
 #: ≈ 6e-6·|x|``, so that no difference straddles the kink.
 KINK_MARGIN = 1e-3
 _KINKS = ("abs", "sign", "relu", "step", "norm1")
-JACOBIAN_METHOD = "explicit Jacobian (SymPy)"
-FD_METHOD = "central differences (netlib.gradcheck, h = ε^(1/3)·max(1, |x|))"
 
 
 class DomainError(MatrixCalculusError):
     """The expression has no finite value at the points tried."""
 
 
-@dataclass
-class Confirmation:
-    """One comparison of the candidate with an independent reference.
-
-    ``measure`` says what ``error`` and ``tolerance`` are: ``"relative"``
-    (max-norm relative error) or ``"absolute"`` (worst entry, with its
-    derived tolerance).
-    """
-
-    method: str
-    sizes: dict  # variable name -> (rows, cols) at this check
-    error: float
-    tolerance: float
-    measure: str = "relative"
-    hint: str = ""  # netlib's name for the pattern of a failure (a transpose, a factor)
-
-    @property
-    def passed(self) -> bool:
-        return bool(np.isfinite(self.error) and self.error <= self.tolerance)
-
-    def as_dict(self) -> dict:
-        return {"method": self.method, "sizes": {k: list(v) for k, v in self.sizes.items()},
-                "max_error": self.error, "tolerance": self.tolerance, "measure": self.measure,
-                "passed": self.passed, **({"hint": self.hint} if self.hint else {})}
+def shape_text(concrete: dict) -> str:
+    """``'A 4×2, X 2×3'``: the sizes of a check, as the registry's rows print them."""
+    return ", ".join(f"{name} {r}×{c}" for name, (r, c) in concrete.items())
 
 
-def jacobian_confirmation(value: np.ndarray, reference: np.ndarray, sizes: dict,
-                          method: str = JACOBIAN_METHOD) -> Confirmation:
+def shapes_of(text: str) -> dict:
+    """The inverse of :func:`shape_text`: ``'A 4×2, X 2×3'`` -> ``{'A': (4, 2), 'X': (2, 3)}``."""
+    pairs = (part.rsplit(" ", 1) for part in text.split(", ") if part)
+    return {name: tuple(int(v) for v in size.split("×")) for name, size in pairs}
+
+
+def _max_abs(values) -> float:
+    # NaN propagates (max skips it), so that a NaN never passes.
+    values = list(values)
+    if any(v != v for v in values):
+        return float("nan")
+    return max((abs(v) for v in values), default=0.0)
+
+
+def jacobian_row(value: Mat | None, reference: Mat, where: tuple, check: str,
+                 seconds: float = 0.0) -> CheckRow:
     """``value`` against an exact ``reference``: relative error, tolerance ``1e-9``.
 
-    The error is :func:`netlib.gradcheck.relative_error`, except where the
-    reference is below :data:`ZERO_FLOOR` everywhere (a gradient that is
-    exactly zero, such as that of ``sum(softmax(Z))``, the number of rows,
-    comes out as rounding noise of order 1e-17 on both sides): there it is
-    ``max|value - reference| / ZERO_FLOOR``, so that noise passes and any
-    answer that is not zero to within 1e-12 fails.  A value of another shape
-    (a missing transpose on a non-square variable) has error ``inf``, one
-    with a NaN error NaN: both fail.
+    ``where`` is ``(entry, wrt, shapes)`` of the row.  The error is the
+    project's relative error, ``max|value - reference| / max|reference|``,
+    except where the reference is below :data:`ZERO_FLOOR` everywhere (a
+    gradient that is exactly zero, such as that of ``sum(softmax(Z))``, the
+    number of rows, comes out as rounding noise of order 1e-17 on both
+    sides): there the row measures the absolute ``max|value - reference|``
+    against ``1e-9 · ZERO_FLOOR = 1e-12``, so that noise passes and any answer
+    that is not zero to within 1e-12 fails.  A value of another shape (a
+    missing transpose on a non-square variable) has error ``inf``, one with a
+    NaN error NaN: both fail.
     """
-    error = float(relative_error(value, reference))
-    value, reference = np.asarray(value, dtype=float), np.asarray(reference, dtype=float)
-    if (value.shape == reference.shape and np.all(np.isfinite(value))
-            and np.max(np.abs(reference), initial=0.0) < ZERO_FLOOR):
-        error = float(np.max(np.abs(value - reference), initial=0.0) / ZERO_FLOOR)
-    return Confirmation(method, sizes, error, JACOBIAN_TOLERANCE)
+    if value is None or value.shape != reference.shape:
+        return CheckRow(*where, check, False, float("inf"), seconds,
+                        f"the value has shape {None if value is None else value.shape}, "
+                        f"the reference {reference.shape}", JACOBIAN_TOLERANCE, float("inf"))
+    gap = _max_abs(a - b for a, b in zip(value.flat, reference.flat, strict=True))
+    error = rule.relative(gap, _max_abs(reference.flat))
+    tolerance, measure, margin = JACOBIAN_TOLERANCE, "relative", error / JACOBIAN_TOLERANCE
+    if all(math.isfinite(v) for v in value.flat) and _max_abs(reference.flat) < ZERO_FLOOR:
+        tolerance, measure = JACOBIAN_TOLERANCE * ZERO_FLOOR, "absolute"
+        margin = gap / tolerance
+    passed = margin <= 1.0  # False for NaN
+    return CheckRow(*where, check, passed, error, seconds,
+                    "" if passed else f"error {margin * tolerance:.3g} > tolerance "
+                    f"{tolerance:.0e} ({measure})", tolerance,
+                    margin if margin == margin else float("inf"), measure)
 
 
-def distance_to_pole(expr: Node, values: dict) -> float:
+def _min_abs(m: Mat) -> float:
+    return min((abs(v) if v == v else 0.0 for v in m.flat), default=float("inf"))
+
+
+def distance_to_pole(expr: Node, values: dict, backend) -> float:
     """How close ``values`` come to a pole of ``expr`` or of its gradient.
 
     The smallest of: ``|d|`` over every denominator ``d`` of ``/``, ``|x|``
@@ -143,21 +152,21 @@ def distance_to_pole(expr: Node, values: dict) -> float:
     nearest = float("inf")
     for node in subtrees(expr):
         if isinstance(node, Binary) and node.op == "/":
-            distance = np.min(np.abs(to_numpy(node.right, values)))
+            distance = _min_abs(backend.evaluate(node.right, values))
         elif (isinstance(node, Call) and node.fn == "log" and isinstance(node.args[0], Call)
               and node.args[0].fn in ("softmax", "exp")):
             continue  # read as log_softmax and as the identity: no pole
         elif isinstance(node, Call) and node.fn in ("log", "sqrt", "norm2"):
             watched = node if node.fn == "norm2" else node.args[0]
-            distance = np.min(np.abs(to_numpy(watched, values)))
+            distance = _min_abs(backend.evaluate(watched, values))
         elif isinstance(node, Binary) and node.op == "**" and not (
                 node.right.value >= 1 and float(node.right.value).is_integer()):
-            distance = np.min(np.abs(to_numpy(node.left, values)))  # x ** -1, x ** 0.5
+            distance = _min_abs(backend.evaluate(node.left, values))  # x ** -1, x ** 0.5
         elif isinstance(node, Call) and node.fn in ("inv", "logdet", "adj"):
-            distance = np.min(np.linalg.svd(to_numpy(node.args[0], values), compute_uv=False))
+            distance = backend.smallest_singular_value(backend.evaluate(node.args[0], values))
         elif isinstance(node, Call) and node.fn in _KINKS:
             # scaled so that the kink margin compares with the pole margin
-            distance = np.min(np.abs(to_numpy(node.args[0], values))) * (
+            distance = _min_abs(backend.evaluate(node.args[0], values)) * (
                 POLE_MARGIN / KINK_MARGIN)
         else:
             continue
@@ -165,9 +174,9 @@ def distance_to_pole(expr: Node, values: dict) -> float:
     return nearest
 
 
-def sample_point(expr: Node, concrete: dict, rng: np.random.Generator, tries: int = 20) -> dict:
-    """Random float64 values for every variable, where ``expr`` is finite and
-    at least :data:`POLE_MARGIN` away from its poles.
+def sample_point(expr: Node, concrete: dict, rng: Random, backend, tries: int = 20) -> dict:
+    """Random values (:class:`Mat`) for every variable, where ``expr`` is finite
+    and at least :data:`POLE_MARGIN` away from its poles.
 
     Entries are standard normal; an ``n×n`` input (``n > 1``) gets ``n·I``
     added, which shifts each of its eigenvalues by ``n`` (usually away from
@@ -182,34 +191,39 @@ def sample_point(expr: Node, concrete: dict, rng: np.random.Generator, tries: in
         for name, (rows, cols) in concrete.items():
             kind = constant_kind(name)
             if kind is not None:  # ones and eye are constants, not random
-                values[name] = np.ones((rows, cols)) if kind == "ones" else np.eye(rows)
+                values[name] = Mat(rows, cols, [1.0 if kind == "ones" or i == j else 0.0
+                                                for i in range(rows) for j in range(cols)])
                 continue
             if attempt < tries // 2:
-                block = rng.standard_normal((rows, cols))
+                block = Mat.of(rng.standard_normal((rows, cols)))
             else:
-                block = rng.uniform(0.5, 1.5, (rows, cols))
+                block = Mat.of(rng.uniform(0.5, 1.5, (rows, cols)))
             if rows == cols and rows > 1:
-                block = block + rows * np.eye(rows)
+                block = Mat(rows, cols, [v + rows * (k // cols == k % cols)
+                                         for k, v in enumerate(block.flat)])
             values[name] = block
         try:
-            with np.errstate(all="ignore"):
-                finite = bool(np.all(np.isfinite(to_numpy(expr, values))))
-                if finite and distance_to_pole(expr, values) >= POLE_MARGIN:
-                    return values
-        except (np.linalg.LinAlgError, ValueError, ZeroDivisionError):
+            out = backend.evaluate(expr, values)
+            if (all(math.isfinite(v) for v in out.flat)
+                    and distance_to_pole(expr, values, backend) >= POLE_MARGIN):
+                return values
+        except (ValueError, ArithmeticError):
             continue  # a singular matrix where inv(...) needs a regular one
     raise DomainError(f"derive: the expression is not finite, or within {POLE_MARGIN} of a "
                       f"pole (a division by zero, the inverse of a singular matrix), at each "
                       f"of {tries} random points")
 
 
-def explicit_jacobian_vjp(expr: Node, wrt: str, values: dict, G: np.ndarray) -> np.ndarray:
+def explicit_jacobian_vjp(expr: Node, wrt: str, values: dict, G: Mat) -> Mat:
     """``J^T vec(G)`` from SymPy's explicit Jacobian, at ``values``."""
-    g = np.asarray(G, dtype=float).reshape(-1)
-    return (explicit_jacobian(expr, wrt, values).T @ g).reshape(values[wrt].shape)
+    jacobian = explicit_jacobian(expr, wrt, values)
+    g = G.flat
+    out = [math.fsum(jacobian[i, j] * g[i] for i in range(jacobian.rows))
+           for j in range(jacobian.cols)]
+    return Mat(values[wrt].rows, values[wrt].cols, out)
 
 
-def explicit_jacobian(expr: Node, wrt: str, values: dict) -> np.ndarray:
+def explicit_jacobian(expr: Node, wrt: str, values: dict) -> Mat:
     """SymPy's explicit Jacobian at ``values``, numerator layout (outputs index rows).
 
     The Jacobian is assembled one column at a time: column ``k`` is
@@ -221,9 +235,9 @@ def explicit_jacobian(expr: Node, wrt: str, values: dict) -> np.ndarray:
     """
     rows, cols = values[wrt].shape
     t = sympy.Symbol("t", real=True)  # real: abs and sign differentiate as on the reals
-    inputs = {name: sympy.Matrix(v.tolist()).applyfunc(sympy.Float)
+    inputs = {name: sympy.Matrix(Mat.of(v).tolist()).applyfunc(sympy.Float)
               for name, v in values.items() if name != wrt}
-    base = sympy.Matrix(values[wrt].tolist()).applyfunc(sympy.Float)
+    base = sympy.Matrix(Mat.of(values[wrt]).tolist()).applyfunc(sympy.Float)
     columns = []
     for k in range(rows * cols):
         moved = base.copy()
@@ -232,36 +246,34 @@ def explicit_jacobian(expr: Node, wrt: str, values: dict) -> np.ndarray:
         flat = out.reshape(out.rows * out.cols, 1)  # row-major, as the project flattens
         column = flat.jacobian([t]).subs(t, 0)
         columns.append([complex(sympy.N(entry)) for entry in column])
-    jacobian = np.array(columns).T  # numerator layout: outputs index rows
-    if np.max(np.abs(jacobian.imag), initial=0.0) > 1e-12 * max(1.0, np.max(np.abs(jacobian))):
+    top = max((abs(v) for column in columns for v in column), default=0.0)
+    if any(abs(v.imag) > 1e-12 * max(1.0, top) for column in columns for v in column):
         raise ValueError("derive: the explicit Jacobian is complex at the sampled point")
-    return jacobian.real
+    outputs = len(columns[0]) if columns else 0
+    # numerator layout: outputs index rows, the variable's entries columns
+    return Mat(outputs, len(columns), [columns[j][i].real for i in range(outputs)
+                                       for j in range(len(columns))])
 
 
-def finite_difference_check(expr: Node, wrt: str, values: dict, backward: Callable,
-                            rng: np.random.Generator, sizes: dict | None = None
-                            ) -> tuple[Confirmation, object]:
-    """``backward`` against netlib's central differences of ``expr`` at ``values``.
+def finite_difference_row(expr: Node, wrt: str, values: dict, backward: Callable,
+                          rng: Random, backend, where: tuple,
+                          check: str = "finite differences") -> CheckRow:
+    """``backward`` against central differences of ``expr`` at ``values``.
 
-    ``backward(g, values)`` returns the candidate VJP (``wrt``-shaped) for the
-    upstream ``g`` (the output's shape) at the point ``values``.  Returns the
-    :class:`Confirmation` (worst entry's ``|a - n|`` against its derived
-    tolerance) and netlib's :class:`~netlib.gradcheck.ArgumentCheck`, whose
-    ``hint`` names a known mistake (a transpose, a constant factor) and whose
-    arrays hold both gradients.
+    ``backward(g, point) -> Mat`` returns the candidate VJP (``wrt``-shaped)
+    for the upstream ``g`` (the output's shape, drawn here from ``rng``) at
+    the point.  The row holds the worst entry's ``|a - n|`` against its
+    derived tolerance (``measure="absolute"``), the relative error of the
+    whole gradient, and, on failure, the hint of a known mistake.
     """
-    def forward(**point):
-        return to_numpy(expr, point)
-
-    def vjp(g, **point):
-        return backward(np.asarray(g, dtype=float), point)
-
-    with np.errstate(all="ignore"):
-        report = check_gradients(forward, vjp, values, wrt=[wrt], rng=rng, mode="full")
-    check = report[wrt]
-    # A failing check whose worst entry is not above its tolerance failed on a
-    # non-finite value or a shape: report it as an infinite error.
-    error = check.error if check.passed or check.error > check.tolerance else float("inf")
-    sizes = {n: v.shape for n, v in values.items()} if sizes is None else sizes
-    return Confirmation(FD_METHOD, sizes, float(error), float(check.tolerance), "absolute",
-                        "" if check.passed else check.hint), check
+    started = time.perf_counter()
+    out = backend.evaluate(expr, values)
+    u = Mat.of(rng.standard_normal(out.shape))
+    found = backend.differences(expr, wrt, values, backward, u)
+    tolerance = found.tolerance if found.tolerance == found.tolerance else float("inf")
+    margin = found.error / tolerance if math.isfinite(found.error) else float("inf")
+    message = "" if found.passed else (
+        f"worst entry's error {found.error:.3g} > derived tolerance {found.tolerance:.3g}")
+    return CheckRow(*where, check, found.passed, found.rel_error,
+                    time.perf_counter() - started, message, tolerance, margin, "absolute",
+                    found.hint)

@@ -14,8 +14,10 @@ shapes and a layout.  The answer is
 
 A closed-form candidate comes from the reverse-mode rules of ``vjp.py``. It
 is printed only if it matches the explicit SymPy Jacobian *and* central
-differences at two random points; otherwise the answer says so and gives
-the elementwise result from the explicit Jacobian.  The sizes left free are
+differences at two random points (each comparison a
+:class:`~derivations.verify.rows.CheckRow` in ``Answer.checks``); otherwise
+the answer says so and gives the elementwise result from the explicit
+Jacobian.  The sizes left free are
 drawn anew for each point, distinct from one another (shapes are non-square
 unless the expression makes them square) and different at the two points;
 sizes fixed by ``--shape`` are the same at both.
@@ -24,13 +26,15 @@ sizes fixed by ``--shape`` are the same at both.
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import dataclass, field
 
-import numpy as np
 import sympy
 
 from . import confirm
+from .backend import default_backend
 from .checks import (
+    EVALUATION_ERRORS,
     candidate_value,
     check_memory,
     confirm_candidates,
@@ -45,6 +49,7 @@ from .expr import Name, Node, Num, constant_kind, names_in, to_latex, to_text
 from .functions import NoRule
 from .jacobian import IDENTITY
 from .parser import parse
+from .rand import Random
 from .shapes import ShapeEnv, describe, infer, parse_shape_spec
 from .vjp import candidate_vjp, jacobian_forms, simplify, transpose_of
 
@@ -55,10 +60,6 @@ __all__ = ["LAYOUTS", "Answer", "Problem", "candidate_value", "confirm_candidate
 LAYOUTS = ("denominator", "numerator")
 #: Inputs larger than this (entries in all) get no printed elementwise result.
 MAX_ELEMENTWISE_ENTRIES = 48
-# What evaluating a question at a concrete point can raise: a singular matrix,
-# a complex or infinite value (SymPy's zoo has no float), a size out of reach.
-_EVALUATION_ERRORS = (ShapeError, ValueError, TypeError, ArithmeticError,
-                      np.linalg.LinAlgError, KeyError)
 
 
 @dataclass
@@ -153,7 +154,7 @@ class Answer:
     layout: str
     denominator: Node | None = None  # the confirmed closed form (variable-shaped)
     numerator: Node | None = None  # its transpose, for scalar expressions
-    confirmations: list = field(default_factory=list)
+    checks: list = field(default_factory=list)  # CheckRow of each comparison
     reason: str = ""  # why there is no confirmed closed form
     elementwise: sympy.Matrix | None = None
     elementwise_sizes: dict | None = None
@@ -167,6 +168,11 @@ class Answer:
     @property
     def confirmed(self) -> bool:
         return self.denominator is not None
+
+    @property
+    def checked_shapes(self) -> dict:
+        """The shapes of the first check (name -> (rows, cols)), as ``--emit`` uses them."""
+        return confirm.shapes_of(self.checks[0].shapes) if self.checks else {}
 
     @property
     def answer(self) -> Node | None:
@@ -190,7 +196,7 @@ class Answer:
                 "denominator": to_text(self.denominator),
                 "numerator": to_text(self.numerator if p.is_scalar else self.denominator)},
             "confirmed": self.confirmed,
-            "confirmations": [c.as_dict() for c in self.confirmations],
+            "checks": [c.as_dict() for c in self.checks],
         }
         if not p.is_scalar:
             out["upstream"] = f"G ({describe(p.output_shape)})"
@@ -199,7 +205,7 @@ class Answer:
                 "numerator": to_text(self.jacobian[1]),
                 "answer": to_text(self.jacobian[self.layout == "numerator"]),
                 "answer_latex": to_latex(self.jacobian[self.layout == "numerator"]),
-                "confirmations": [c.as_dict() for c in self.jacobian_checks]}
+                "checks": [c.as_dict() for c in self.jacobian_checks]}
         if not self.confirmed:
             out["reason"] = self.reason
             if self.elementwise is not None:
@@ -235,7 +241,7 @@ def _elementwise(problem: Problem, sizes: dict) -> tuple[sympy.Matrix, dict]:
     return vjp, concrete
 
 
-def _add_jacobian(answer: Answer, env: ShapeEnv, rng: np.random.Generator) -> None:
+def _add_jacobian(answer: Answer, env: ShapeEnv, rng: Random, backend) -> None:
     """For a column of a column: the Jacobian as a matrix expression, if the
     confirmed VJP has the form ``M @ G`` and ``M`` passes its own checks."""
     p = answer.problem
@@ -245,14 +251,14 @@ def _add_jacobian(answer: Answer, env: ShapeEnv, rng: np.random.Generator) -> No
     forms = jacobian_forms(answer.denominator, env)
     if forms is None:
         return
-    checks = confirm_jacobian(p, forms, IDENTITY.id, rng)
+    checks = confirm_jacobian(p, forms, IDENTITY.id, rng, backend)
     if all(c.passed for c in checks):
         answer.jacobian, answer.jacobian_checks = forms, checks
 
 
 def derive(text: str, wrt: str, shapes=(), layout: str = "denominator", seed: int = 0,
            overrides: dict | None = None, candidate: Node | None = None,
-           elementwise: bool = True) -> Answer:
+           elementwise: bool = True, backend=None) -> Answer:
     """Answer "what is d/d``wrt`` of ``text``" with a confirmed closed form.
 
     Parameters
@@ -274,17 +280,21 @@ def derive(text: str, wrt: str, shapes=(), layout: str = "denominator", seed: in
         Confirm this answer instead of the one the rules give.
     elementwise : bool
         Compute the elementwise fallback when nothing is confirmed.
+    backend : optional
+        What computes the numbers (``backend.get_backend("python")`` for plain
+        Python); numpy's where it is installed, by default.  Both draw the
+        same sizes and points from ``seed`` and give the same answers.
 
     Returns
     -------
     Answer
         ``answer.confirmed`` tells whether a closed form passed every check;
-        ``answer.confirmations`` holds each check with its measured error.
+        ``answer.checks`` holds each check (a ``CheckRow``) with its measured error.
     """
     if layout not in LAYOUTS:
         raise MatrixCalculusError(f"derive: layout must be one of {LAYOUTS}, got {layout!r}")
     problem = prepare(text, wrt, shapes)
-    rng = np.random.default_rng(seed)
+    rng, backend = Random(seed), backend or default_backend()
     answer = Answer(problem, layout)
     env = copy.deepcopy(problem.env)
     env.variables["G"] = problem.output_shape
@@ -295,29 +305,29 @@ def derive(text: str, wrt: str, shapes=(), layout: str = "denominator", seed: in
         candidate = simplify(candidate, env)
         numerator = transpose_of(candidate, env) if problem.is_scalar else None
         small = small_problem(problem, shapes)
-        answer.confirmations = confirm_candidates(small, [candidate], rng, [numerator])[0]
+        answer.checks = confirm_candidates(small, [candidate], rng, [numerator], backend)[0]
         if small is not problem:
-            answer.confirmations.append(finite_differences_at(problem, candidate, rng))
+            answer.checks.append(finite_differences_at(problem, candidate, rng, backend))
     except NoRule as error:
         answer.reason = str(error)
     except confirm.DomainError as error:
         answer.reason = str(error)
         return answer  # no point to show an elementwise result at either
-    except _EVALUATION_ERRORS as error:
+    except EVALUATION_ERRORS as error:
         answer.reason = f"derive: the answer could not be checked ({error})"
     else:
-        if all(c.passed for c in answer.confirmations):
+        if all(c.passed for c in answer.checks):
             answer.denominator, answer.numerator = candidate, numerator
             if not problem.is_scalar:
-                _add_jacobian(answer, env, rng)
+                _add_jacobian(answer, env, rng, backend)
         else:
-            failed = [c for c in answer.confirmations if not c.passed]
+            failed = [c for c in answer.checks if not c.passed]
             answer.reason = ("derive: the closed-form candidate failed "
-                             f"{len(failed)} of {len(answer.confirmations)} checks "
+                             f"{len(failed)} of {len(answer.checks)} checks "
                              f"(largest error {max(c.error for c in failed):.3g})")
     if not answer.confirmed and elementwise:
-        sizes = size_sets(problem, np.random.default_rng(seed))[0]
-        entries = sum(int(np.prod(problem.env.concrete(problem.env.shape_of(n), sizes)))
+        sizes = size_sets(problem, Random(seed))[0]
+        entries = sum(math.prod(problem.env.concrete(problem.env.shape_of(n), sizes))
                       for n in problem.env.variables)
         if entries > MAX_ELEMENTWISE_ENTRIES:
             answer.reason += (f"; the elementwise result is not printed: the inputs have "
@@ -325,6 +335,6 @@ def derive(text: str, wrt: str, shapes=(), layout: str = "denominator", seed: in
         else:
             try:
                 answer.elementwise, answer.elementwise_sizes = _elementwise(problem, sizes)
-            except _EVALUATION_ERRORS as error:
+            except EVALUATION_ERRORS as error:
                 answer.reason += f"; the elementwise result could not be formed ({error})"
     return answer

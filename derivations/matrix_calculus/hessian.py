@@ -17,7 +17,8 @@ which, ``H`` being symmetric, is the VJP of the gradient with upstream ``V``.
 
 Either form is confirmed at two random sizes and points against SymPy's
 explicit Hessian (``sympy.hessian`` of the function on a matrix of symbols)
-and against netlib's central differences of the gradient.
+and against central differences of the gradient (netlib's rule, by the
+backend of ``backend.py``); each comparison is a ``CheckRow``.
 """
 
 from __future__ import annotations
@@ -25,17 +26,18 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 
-import numpy as np
 import sympy
 
 from . import confirm
+from .backend import default_backend
 from .checks import sample_points
 from .derive import Answer, derive, small_problem
 from .errors import MatrixCalculusError
 from .evaluate import to_sympy
 from .expr import Name, Node, to_text
 from .jacobian import IDENTITY
-from .numeric import to_numpy
+from .pure import Mat
+from .rand import Random
 from .shapes import infer
 from .vjp import candidate_vjp, jacobian_forms, simplify
 
@@ -49,7 +51,7 @@ class SecondOrder:
     first: Answer
     hessian: Node | None = None  # for a column variable
     hvp: Node | None = None  # for a matrix variable, in the direction G
-    checks: list = field(default_factory=list)
+    checks: list = field(default_factory=list)  # CheckRow of each comparison
     reason: str = ""
 
     @property
@@ -66,23 +68,24 @@ class SecondOrder:
                 **({"second_order_reason": self.reason} if self.reason else {})}
 
 
-def explicit_hessian(expr: Node, wrt: str, values: dict) -> np.ndarray:
+def explicit_hessian(expr: Node, wrt: str, values: dict) -> Mat:
     """SymPy's Hessian of the scalar ``expr`` in the row-major entries of ``wrt``."""
-    rows, cols = values[wrt].shape
+    rows, cols = Mat.of(values[wrt]).shape
     symbols = sympy.Matrix(rows, cols, lambda i, j: sympy.Symbol(f"h_{i}_{j}", real=True))
-    inputs = {name: sympy.Matrix(v.tolist()).applyfunc(sympy.Float)
+    inputs = {name: sympy.Matrix(Mat.of(v).tolist()).applyfunc(sympy.Float)
               for name, v in values.items() if name != wrt}
     value = to_sympy(expr, {**inputs, wrt: symbols})[0, 0]
     flat = list(symbols)
-    point = dict(zip(flat, (sympy.Float(float(v)) for v in values[wrt].ravel()), strict=True))
+    point = dict(zip(flat, (sympy.Float(v) for v in Mat.of(values[wrt]).flat), strict=True))
     hessian = sympy.hessian(value, flat)
-    return np.array([[complex(sympy.N(h.xreplace(point))).real for h in row]
-                     for row in hessian.tolist()], dtype=float)
+    n = len(flat)
+    return Mat(n, n, [complex(sympy.N(h.xreplace(point))).real for h in hessian])
 
 
-def second_order(text: str, wrt: str, shapes=(), seed: int = 0) -> SecondOrder:
+def second_order(text: str, wrt: str, shapes=(), seed: int = 0, backend=None) -> SecondOrder:
     """The Hessian (column variable) or Hessian-vector product (matrix variable)."""
-    first = derive(text, wrt, shapes, seed=seed, elementwise=False)
+    backend = backend or default_backend()
+    first = derive(text, wrt, shapes, seed=seed, elementwise=False, backend=backend)
     result = SecondOrder(first)
     p = first.problem
     if not p.is_scalar:
@@ -104,49 +107,62 @@ def second_order(text: str, wrt: str, shapes=(), seed: int = 0) -> SecondOrder:
         result.hessian = forms[0]
     else:
         result.hvp = vjp
-    result.checks = confirm_second_order(p, shapes, gradient, result,
-                                         np.random.default_rng(seed + 1))
+    result.checks = confirm_second_order(p, shapes, gradient, result, Random(seed + 1),
+                                         backend)
     if not all(c.passed for c in result.checks):
         result.reason = "derive: the second-order form failed its checks"
     return result
 
 
-def confirm_second_order(problem, shapes, gradient: Node, result: SecondOrder, rng) -> list:
+def confirm_second_order(problem, shapes, gradient: Node, result: SecondOrder, rng,
+                         backend=None) -> list:
+    """The second-order form against SymPy's explicit Hessian, and central
+    differences of the gradient against it, at two random sizes and points."""
+    backend = backend or default_backend()
     small = small_problem(problem, shapes)
     found = []
-    for _, concrete, values in sample_points(small, rng):
+    for _, concrete, values in sample_points(small, rng, backend):
+        where = (to_text(small.expr), small.wrt, confirm.shape_text(concrete))
         reference = explicit_hessian(small.expr, small.wrt, values)
-        n = values[small.wrt].size
-        with np.errstate(all="ignore"):
+        n = values[small.wrt].rows * values[small.wrt].cols
+        try:
             if result.hessian is not None:
-                value = np.asarray(to_numpy(result.hessian, {**values, IDENTITY.id: np.eye(n)}),
-                                   dtype=float)
-                found.append(confirm.jacobian_confirmation(
-                    value, reference, concrete, "Hessian = explicit Hessian (SymPy)"))
-                backward = _hvp_of_matrix(result.hessian)
+                value = backend.evaluate(result.hessian, {**values, IDENTITY.id: _eye(n)})
+                backward = _hvp_of_matrix(result.hessian, backend)
             else:
-                V = rng.standard_normal(values[small.wrt].shape)
-                value = np.asarray(to_numpy(result.hvp, {**values, "G": V}), dtype=float)
-                found.append(confirm.jacobian_confirmation(
-                    value, (reference @ V.reshape(-1)).reshape(V.shape), concrete,
-                    "Hessian-vector product = explicit Hessian (SymPy) times V"))
-                backward = _hvp_of_vjp(result.hvp)
-        check = confirm.finite_difference_check(gradient, small.wrt, values, backward, rng,
-                                                concrete)[0]
-        check.method = "central differences of the gradient " + check.method.split(" ", 2)[2]
-        found.append(check)
+                V = Mat.of(rng.standard_normal(values[small.wrt].shape))
+                value = backend.evaluate(result.hvp, {**values, "G": V})
+                reference = _times(reference, V)
+                backward = _hvp_of_vjp(result.hvp, backend)
+        except (ValueError, ArithmeticError):
+            value, backward = None, None
+        found.append(confirm.jacobian_row(value, reference, where, "explicit Hessian"))
+        if backward is not None:
+            found.append(confirm.finite_difference_row(
+                gradient, small.wrt, values, backward, rng, backend,
+                (to_text(gradient), small.wrt, where[2]), "finite differences of the gradient"))
     return found
 
 
-def _hvp_of_matrix(hessian: Node):
+def _eye(n: int) -> Mat:
+    return Mat(n, n, [float(i == j) for i in range(n) for j in range(n)])
+
+
+def _times(matrix: Mat, V: Mat) -> Mat:
+    """``matrix @ vec(V)`` reshaped to ``V``'s shape (row-major vec)."""
+    out = [sum(matrix[i, k] * V.flat[k] for k in range(matrix.cols)) for i in range(matrix.rows)]
+    return Mat(V.rows, V.cols, out)
+
+
+def _hvp_of_matrix(hessian: Node, backend):
     def backward(g, point):
-        n = g.size
-        matrix = np.asarray(to_numpy(hessian, {**point, IDENTITY.id: np.eye(n)}), dtype=float)
-        return (matrix.T @ g.reshape(-1)).reshape(g.shape)
+        n = g.rows * g.cols
+        matrix = backend.evaluate(hessian, {**point, IDENTITY.id: _eye(n)})
+        return _times(matrix.T, g)
     return backward
 
 
-def _hvp_of_vjp(hvp: Node):
+def _hvp_of_vjp(hvp: Node, backend):
     def backward(g, point):
-        return np.asarray(to_numpy(hvp, {**point, "G": g}), dtype=float)
+        return backend.evaluate(hvp, {**point, "G": g})
     return backward

@@ -9,8 +9,9 @@ gradient of ``f`` with respect to that occurrence of ``Y``,
 .. math:: \\bar Y = \\frac{\\partial f}{\\partial Y}\\ \\text{(this occurrence held apart)}.
 
 Each step is an equality that can be checked on its own: the occurrence is
-replaced by a fresh variable with the same value, and netlib's central
-differences of ``f`` with respect to that variable must match ``Ȳ``.
+replaced by a fresh variable with the same value, and central differences
+of ``f`` with respect to that variable (netlib's rule, ``backend.py``) must
+match ``Ȳ``; each step's check is a ``CheckRow``.
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass
 
-import numpy as np
+from derivations.verify.rows import CheckRow
 
 from . import confirm
-from .checks import sample_points
+from .backend import default_backend
+from .checks import candidate_value, sample_points
 from .derive import prepare
 from .expr import Binary, Call, Name, Neg, Node, Num, Transpose, to_text
-from .numeric import to_numpy
+from .rand import Random
 from .shapes import infer
 from .vjp import candidate_vjp, simplify
 
@@ -65,7 +67,7 @@ class Step:
     subtree: Node
     rule: str
     gradient: Node
-    check: confirm.Confirmation
+    check: CheckRow
 
 
 def _replace(tree: Node, target: Node, by: Node) -> Node:
@@ -81,7 +83,7 @@ def _replace(tree: Node, target: Node, by: Node) -> Node:
 
 
 def derivation_steps(text: str, wrt: str, shapes=(), seed: int = 0,
-                     overrides: dict | None = None) -> list[Step]:
+                     overrides: dict | None = None, backend=None) -> list[Step]:
     """The steps of ``d/dwrt text``, each confirmed by central differences
     (``overrides`` replaces rules, as in ``derive``, to see a wrong one caught)."""
     problem = prepare(text, wrt, shapes)
@@ -91,8 +93,8 @@ def derivation_steps(text: str, wrt: str, shapes=(), seed: int = 0,
     trace: list = []
     subtree_shapes = dict(problem.subtree_shapes)
     candidate_vjp(problem.expr, wrt, G, subtree_shapes, overrides, trace=trace)
-    rng = np.random.default_rng(seed)
-    _, concrete, values = sample_points(problem, rng)[0]
+    rng, backend = Random(seed), backend or default_backend()
+    _, concrete, values = sample_points(problem, rng, backend)[0]
     root = trace[0][0]
     steps = []
     for number, (node, g) in enumerate(trace):
@@ -101,21 +103,29 @@ def derivation_steps(text: str, wrt: str, shapes=(), seed: int = 0,
         local_env.variables[held] = subtree_shapes[id(node)]
         gradient = simplify(g, local_env)
         replaced = _replace(root, node, Name(held))
-        point = {**values, held: np.asarray(to_numpy(node, values), dtype=float)}
+        point = {**values, held: backend.evaluate(node, values)}
         infer(replaced, copy.deepcopy(local_env))  # the replaced question is well formed
-
-        def backward(upstream, at, gradient=gradient, shape=point[held].shape):
-            with np.errstate(all="ignore"):
-                scale = 1.0 if not problem.is_scalar else float(np.asarray(upstream).reshape(()))
-                extra = {} if problem.is_scalar else {"G": upstream}
-                value = np.asarray(to_numpy(gradient, {**at, **extra}), dtype=float) * scale
-            return np.broadcast_to(value, shape) if value.shape == (1, 1) else value
-
-        check = confirm.finite_difference_check(replaced, held, point, backward, rng,
-                                                {**concrete, held: point[held].shape})[0]
+        # The gradient with respect to the held-apart occurrence, as a VJP of
+        # the replaced question (candidate_value scales a scalar's by G).
+        held_problem = _Held(held, problem.is_scalar)
+        check = confirm.finite_difference_row(
+            replaced, held, point,
+            lambda g, at, gradient=gradient, p=held_problem: candidate_value(
+                p, gradient, at, g, backend=backend),
+            rng, backend, (to_text(replaced), held,
+                           confirm.shape_text({**concrete, held: point[held].shape})))
         rule = rule_name(_parent(trace, number)) if number else "start: ∂f/∂f = 1"
         steps.append(Step(node, rule, gradient, check))
     return steps
+
+
+@dataclass
+class _Held:
+    """What ``candidate_value`` reads of a question: the variable and whether
+    the output is a scalar."""
+
+    wrt: str
+    is_scalar: bool
 
 
 def _parent(trace: list, number: int) -> Node:

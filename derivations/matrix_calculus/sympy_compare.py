@@ -10,6 +10,7 @@ scalar).  The verdict is ``agrees``, ``wrong`` (values or shape differ),
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,6 +28,7 @@ from . import confirm
 from .checks import sample_points
 from .derive import Problem
 from .expr import Binary, Name, Neg, Node, Num, Transpose
+from .pure import Mat
 
 __all__ = ["SympyVerdict", "sympy_verdict"]
 
@@ -123,9 +125,9 @@ def sympy_verdict(problem: Problem, seed: int = 0) -> SympyVerdict:
         return SympyVerdict("not compared", text, float("nan"))
     out_shape = env.concrete(problem.output_shape, sizes)
     reference = confirm.explicit_jacobian_vjp(problem.expr, problem.wrt, values,
-                                              np.ones(out_shape))
+                                              Mat(*out_shape, [1.0] * math.prod(out_shape)))
     try:
-        point = {symbols[n]: sympy.ImmutableMatrix(v) for n, v in values.items()}
+        point = {symbols[n]: sympy.ImmutableMatrix(v.tolist()) for n, v in values.items()}
         explicit = answer.xreplace(point)
         explicit = explicit.doit() if hasattr(explicit, "doit") else explicit
         if hasattr(explicit, "as_explicit"):
@@ -136,8 +138,10 @@ def sympy_verdict(problem: Problem, seed: int = 0) -> SympyVerdict:
     except Exception as error:
         return SympyVerdict("no answer", f"{text} (cannot be evaluated: "
                                          f"{type(error).__name__})", float("nan"))
-    if array.size != reference.size:
+    if array.size != reference.rows * reference.cols:
         return SympyVerdict("wrong", f"{text} (shape {array.shape}, expected "
                                      f"{reference.shape})", float("inf"))
-    check = confirm.jacobian_confirmation(array.reshape(reference.shape), reference, concrete)
+    check = confirm.jacobian_row(Mat.of(array.reshape(reference.shape)), reference,
+                                 (problem.text, problem.wrt, confirm.shape_text(concrete)),
+                                 "explicit Jacobian")
     return SympyVerdict("agrees" if check.passed else "wrong", text, check.error)
