@@ -19,7 +19,8 @@ UV        := $(VENV)/bin/uv
 UV_FLAGS  := --quiet --generate-hashes --python-version 3.11 --python-platform x86_64-unknown-linux-gnu
 INSTALLED := $(VENV)/.installed-from-lock
 
-.PHONY: docs test venv install clean browser-test system-deps browser-deps lock lock-upgrade
+.PHONY: docs test venv install clean browser-test system-deps browser-deps lock lock-upgrade \
+	browser-assets serve
 
 # Debian packages (tools/system-deps.sh installs what is missing as root, or
 # says what to install and stops). Each target asks only for what it uses:
@@ -52,12 +53,36 @@ test: $(INSTALLED) system-deps
 	$(PY) -m ruff check .
 	$(PY) -m pytest
 
-docs: $(INSTALLED) system-deps
+# The Python that the site's "Ask a question" page (docs/ask.md) runs in the
+# reader's browser, served by the site itself: Pyodide from npm (pinned with
+# its integrity hash in package-lock.json, installed by `npm ci`), the SymPy
+# and mpmath wheels of requirements/browser-wheels.txt (sha256-checked), and
+# a wheel of the engine built from this checkout (tools/browser_assets.py).
+# conf.py copies $(BROWSER_ASSETS) into the site's _static/.
+BROWSER_ASSETS := .cache/browser-assets
+node_modules/.package-lock.json: package.json package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "make docs needs npm to fetch Pyodide for the Ask page; on Debian: sudo apt-get install nodejs npm" >&2; exit 1; }
+	npm ci --ignore-scripts --no-audit --no-fund
+	@touch $@
+
+browser-assets: $(INSTALLED) node_modules/.package-lock.json
+	$(PY) tools/browser_assets.py $(BROWSER_ASSETS)
+
+docs: $(INSTALLED) system-deps browser-assets
 	@start=$$(date +%s); \
 	$(PY) -m sphinx -j 2 -W --keep-going -T -b html -c . docs _build/html || exit 1; \
 	end=$$(date +%s); \
 	echo "Site built in $$((end - start)) s (make clean first for a clean build)."; \
-	echo "Open file://$(CURDIR)/_build/html/index.html"
+	echo "Open file://$(CURDIR)/_build/html/index.html"; \
+	echo "(the Ask page runs Python, which browsers refuse from files: make serve)"
+
+# The built site over HTTP on this machine only (the Ask page's WebAssembly
+# needs it); Ctrl-C stops it. PORT=8001 make serve picks another port.
+PORT ?= 8000
+serve:
+	@test -f _build/html/index.html || { echo "serve: no site in _build/html; run make docs first"; exit 1; }
+	@echo "Serving _build/html on http://127.0.0.1:$(PORT)/ (Ask a question: http://127.0.0.1:$(PORT)/ask.html); Ctrl-C stops."
+	$(PYTHON) -m http.server --bind 127.0.0.1 --directory _build/html $(PORT)
 
 # Headless Chromium loads the built pages (run after `make docs`; needs the
 # Debian package chromium, which only this target asks for). Not part of
@@ -65,21 +90,29 @@ docs: $(INSTALLED) system-deps
 browser-test: $(INSTALLED) browser-deps
 	@test -f _build/html/index.html || { echo "browser-test: no site in _build/html; run make docs first"; exit 1; }
 	$(PY) -m pytest tests/test_site.py -m browser -q
+	$(PY) -m pytest tests/test_ask_browser.py -m browser -q
 
 # The lock tool, uv, is itself pinned with its hash in requirements/uv.txt.
 $(UV): $(UV_LOCK) | $(PY)
 	$(PIP) install --require-hashes -r $(UV_LOCK)
 	@touch $@
 
+# The wheels the site serves to the browser (the Ask page): SymPy and what it
+# needs, at the versions of the lock above, with their hashes.
+BROWSER_WHEELS_LOCK = $(UV) pip compile $(UV_FLAGS) requirements/browser-wheels.in -c $(LOCK) \
+	-o requirements/browser-wheels.txt
+
 # Needs PyPI. `make lock` keeps the pins already in the lock and solves only
 # what pyproject.toml or requirements/lock.in changed; `make lock-upgrade`
 # takes the newest releases of everything (the lock tool included).
 lock: $(UV)
 	$(UV) pip compile $(UV_FLAGS) pyproject.toml $(LOCK_IN) --extra test --extra docs --extra bench -o $(LOCK)
+	$(BROWSER_WHEELS_LOCK)
 
 lock-upgrade: $(UV)
 	$(UV) pip compile $(UV_FLAGS) --upgrade requirements/uv.in -o $(UV_LOCK)
 	$(UV) pip compile $(UV_FLAGS) --upgrade pyproject.toml $(LOCK_IN) --extra test --extra docs --extra bench -o $(LOCK)
+	$(BROWSER_WHEELS_LOCK)
 
 clean:
 	rm -rf _build .jupyter_cache

@@ -126,8 +126,16 @@ _mathjax_lean = _lean_mathjax(
     Path(_mathjax_spec.submodule_search_locations[0]) / "static" / "mathjax",
     ROOT / ".cache" / "mathjax-lean")
 html_static_path = [str(_mathjax_lean), "docs/_static"]
-html_css_files = ["netlib.css"]
-html_js_files = ["netlib.js"]
+# The Python that the "Ask a question" widget runs in the reader's browser
+# (Pyodide, the SymPy and mpmath wheels, a wheel of the engine): gathered by
+# `make browser-assets` (tools/browser_assets.py), which `make docs` runs
+# first. A build without it still works; the widget then says what is missing.
+_browser_assets = ROOT / ".cache" / "browser-assets"
+if _browser_assets.is_dir():
+    html_static_path.append(str(_browser_assets))
+html_css_files = ["netlib.css", "ask/ask.css"]
+# ask.js does nothing on a page without the widget; deferred, it runs after parsing.
+html_js_files = ["netlib.js", ("ask/ask.js", {"defer": "defer"})]
 mathjax_path = "mathjax/tex-chtml.js"
 html_theme_options = {
     "home_page_in_toc": True,
