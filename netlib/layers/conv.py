@@ -187,14 +187,16 @@ def rot180_kernel(W: np.ndarray) -> np.ndarray:
 SAMPLE_BLOCK_BYTES = 256 * 1024
 
 
-def sample_blocks(n: int, cols_bytes_per_sample: int) -> list[slice]:
-    """Consecutive slices of the batch, each of about ``SAMPLE_BLOCK_BYTES`` of im2col.
+def sample_blocks(n: int, cols_bytes_per_sample: int,
+                  target: int = SAMPLE_BLOCK_BYTES) -> list[slice]:
+    """Consecutive slices of the batch, each of about ``target`` bytes (default: of im2col).
 
     Speed only (the result does not depend on it): a block's im2col matrix is
     read by the matrix product while it is still in the cache (see the
-    section "speed" of ``netlib/layers/conv.py``).
+    section "speed" of ``netlib/layers/conv.py``; max pooling blocks its
+    input the same way).
     """
-    size = max(1, SAMPLE_BLOCK_BYTES // cols_bytes_per_sample)
+    size = max(1, target // max(1, cols_bytes_per_sample))
     return [slice(start, min(start + size, n)) for start in range(0, n, size)]
 
 

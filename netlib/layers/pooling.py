@@ -25,9 +25,12 @@ import numpy as np
 
 from netlib._validation import check_ndim
 from netlib.layers.base import Layer
-from netlib.layers.conv import output_size, pair, window_offset
+from netlib.layers.conv import output_size, pair, sample_blocks, window_offset
 
 __all__ = ["MaxPool2D", "AvgPool2D"]
+
+#: Speed only: target size of a block of max pooling's input, in bytes.
+POOL_BLOCK_BYTES = 1024 * 1024
 
 
 class _Pool2D(Layer):
@@ -89,16 +92,23 @@ class MaxPool2D(_Pool2D):
 
     def _forward(self, x):
         self._check(x)
-        best = self._entry(x, self._offsets[0]).copy()
-        selected = np.zeros(best.shape, dtype=np.int8)        # offset index of the max
+        y = np.empty((*x.shape[:2], *self._out_hw), dtype=x.dtype)
+        selected = np.empty(y.shape, dtype=np.int8)           # offset index of the max
+        for block in self._blocks(x):                          # speed: see _blocks
+            self._max_and_offset(x[block], y[block], selected[block])
+        self._selected = selected
+        return y
+
+    def _max_and_offset(self, x, best, selected):
+        """Fill ``best`` with each window's maximum and ``selected`` with its offset index."""
+        np.copyto(best, self._entry(x, self._offsets[0]))
+        selected[...] = 0
         for k, offset in enumerate(self._offsets[1:], start=1):
             entry = self._entry(x, offset)
             # Strictly greater: on a tie the earlier offset keeps the gradient.
             better = entry > best
             np.maximum(best, entry, out=best)
             selected += (k - selected) * better                # k where better, else kept
-        self._selected = selected
-        return best
 
     def _backward(self, g):
         tiled = self.stride == self.kernel_size and all(
@@ -107,15 +117,29 @@ class MaxPool2D(_Pool2D):
         # at one offset, so each offset's block is written once, not added to
         # a zeroed array.
         dx = (np.empty if tiled else np.zeros)(self._x_shape, dtype=g.dtype)
+        for block in self._blocks(dx):                         # speed: see _blocks
+            self._route(g[block], self._selected[block], dx[block], tiled)
+        return dx
+
+    def _route(self, g, selected, dx, tiled):
+        """Add (or, ``tiled``, write) each ``g`` entry at its window's selected offset in ``dx``."""
         for k, offset in enumerate(self._offsets):
             entry = self._entry(dx, offset)
             # g_{n,c,i,j} where offset k was selected, 0 elsewhere.
             if tiled:
-                np.multiply(g, self._selected == k, out=entry)
+                np.multiply(g, selected == k, out=entry)
             else:
                 # Overlapping windows may select the same input: add.
-                entry += g * (self._selected == k)
-        return dx
+                entry += g * (selected == k)
+
+    def _blocks(self, x):
+        """Speed only: blocks of samples of about ``POOL_BLOCK_BYTES`` of ``x``.
+
+        Each offset's pass over a block finds the block still in the cache
+        (measured in benchmarks/README.md, "Convolution"); the samples are
+        independent, so the result does not depend on the blocks.
+        """
+        return sample_blocks(x.shape[0], x[:1].nbytes, POOL_BLOCK_BYTES)
 
 
 class AvgPool2D(_Pool2D):
