@@ -226,12 +226,12 @@ def explicit_jacobian_vjp(expr: Node, wrt: str, values: dict, G: Mat) -> Mat:
 def explicit_jacobian(expr: Node, wrt: str, values: dict) -> Mat:
     """SymPy's explicit Jacobian at ``values``, numerator layout (outputs index rows).
 
-    The Jacobian is assembled one column at a time: column ``k`` is
-    ``Matrix.jacobian`` of the flattened output with respect to a symbol
-    ``t`` placed in entry ``k`` of the variable (``X = X0 + t E_k``), taken at
-    ``t = 0``.  That is the same exact derivative as one symbol per entry,
-    without building the many-variable expressions (a 4×4 symbolic inverse
-    has thousands of terms).
+    The Jacobian is assembled one column at a time: column ``k`` is SymPy's
+    derivative (``diff``, the entries of ``Matrix.jacobian``) of the flattened
+    output with respect to a symbol ``t`` placed in entry ``k`` of the
+    variable (``X = X0 + t E_k``), taken at ``t = 0``.  That is the same
+    exact derivative as one symbol per entry, without building the
+    many-variable expressions (a 4×4 symbolic inverse has thousands of terms).
     """
     rows, cols = values[wrt].shape
     t = sympy.Symbol("t", real=True)  # real: abs and sign differentiate as on the reals
@@ -243,9 +243,10 @@ def explicit_jacobian(expr: Node, wrt: str, values: dict) -> Mat:
         moved = base.copy()
         moved[k // cols, k % cols] += t
         out = to_sympy(expr, {**inputs, wrt: moved})
-        flat = out.reshape(out.rows * out.cols, 1)  # row-major, as the project flattens
-        column = flat.jacobian([t]).subs(t, 0)
-        columns.append([complex(sympy.N(entry)) for entry in column])
+        # Row-major, as the project flattens; an output entry that does not
+        # hold t (another row of a softmax) has derivative 0 without asking.
+        columns.append([complex(entry.diff(t).xreplace({t: 0}).evalf()) if entry.has(t)
+                        else 0j for entry in out])
     top = max((abs(v) for column in columns for v in column), default=0.0)
     if any(abs(v.imag) > 1e-12 * max(1.0, top) for column in columns for v in column):
         raise ValueError("derive: the explicit Jacobian is complex at the sampled point")
