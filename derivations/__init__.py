@@ -120,8 +120,10 @@ Public API
 
 ``derivations.verify`` (the one verification engine: CLI, tests, site, mutants, user checks)
     Checks, each returning ``CheckRow`` values (``entry, wrt, shapes, check,
-    passed, max_rel_error, seconds, message``; ``as_dict()``), ``check`` one of
-    ``"exact" | "transpose" | "numeric" | "forward" | "finite differences"``:
+    passed, max_rel_error, seconds, message``, and for ``derive``'s checks
+    ``tolerance, margin, measure, hint``; ``as_dict()``), ``check`` one of
+    ``"exact" | "transpose" | "numeric" | "forward" | "finite differences"``
+    (``derive`` adds the kinds listed in ``derivations.verify.rows.KINDS``):
     ``check_exact(d, shapes=None)`` / ``check_exact_one(d, wrt, shapes=None)``
     stated == ``reshape(Jᵀ vec G)`` simplified to zero (on failure the
     message shows stated against derived); ``check_transpose(d, shapes=None)``

@@ -4,8 +4,8 @@ This is the one module of the engine's expression layer that imports numpy:
 finite differences and the value of a candidate answer at a random point
 are computed here, with 2-D float64 arrays.  ``functions.py`` holds the
 SymPy meaning of the same names; a test checks that both tables cover the
-same functions.  Where numpy is absent (the browser build), the explicit
-SymPy evaluation (``evaluate.to_sympy``) is the one that runs.
+same functions, and ``pure.py`` the plain-Python meaning that runs where
+numpy is absent (the browser build); ``backend.py`` picks one.
 """
 
 from __future__ import annotations

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 
 from .cli import QuestionTimeout, seed_type, time_limit, timeout_message
 from .derive import derive
@@ -48,13 +49,15 @@ __all__ = ["answer", "language_reference", "shape_specs"]
 def shape_specs(shapes) -> list[str]:
     """``NAME=RxC`` specs, as ``--shape`` takes them, from ``answer``'s ``shapes``.
 
-    >>> shape_specs({"X": "4x3", "b": (3, 1)}), shape_specs("X=4x3, x=nx1")
+    >>> shape_specs({"X": "4x3", "b": (3, 1)}), shape_specs("X=4x3, x = nx1")
     (['X=4x3', 'b=3x1'], ['X=4x3', 'x=nx1'])
     """
     if shapes is None:
         return []
     if isinstance(shapes, str):
-        return [part for part in shapes.replace(";", ",").replace(" ", ",").split(",") if part]
+        # specs apart by commas, semicolons or spaces; spaces around '=' are not apart
+        return [part for part in re.split(r"[,;\s]+", re.sub(r"\s*=\s*", "=", shapes))
+                if part]
     if isinstance(shapes, dict):
         specs = []
         for name, shape in shapes.items():

@@ -36,8 +36,11 @@ What each check proves, and to what tolerance
 
 Relative error is one definition everywhere,
 :func:`netlib.gradcheck.relative_error`: ``max|actual - expected| /
-max|expected|``. Every check reports :class:`CheckRow` values (``entry, wrt,
-shapes, check, passed, max_rel_error, seconds, message``; ``as_dict()``).
+max|expected|`` (its ratio stated once in ``netlib/gradcheck/rule.py``, which
+``derive`` also uses without numpy). Every check reports :class:`CheckRow`
+values (``entry, wrt, shapes, check, passed, max_rel_error, seconds,
+message``, and for ``derive``'s confirmation ``tolerance, margin, measure,
+hint``; ``as_dict()``).
 
 Running them
 ------------
