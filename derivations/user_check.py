@@ -61,8 +61,9 @@ import sympy
 from derivations.core import Derivation
 from derivations.notation import is_expression
 from derivations.registry import get
-from derivations.verify import NUMERIC_RTOL, draw_point, expected_vjp, netlib_forward
-from derivations.verify.numeric import arguments
+from derivations.verify import NUMERIC_RTOL, draw_point, netlib_forward
+from derivations.verify.differentiate import jacobian_matrix
+from derivations.verify.numeric import arguments, reference_vjp, vjp_with_tolerance
 from netlib.gradcheck import GradcheckReport, compare_gradient, missing_hint, relative_error
 
 LAYOUTS = ("rows", "columns")
@@ -183,18 +184,23 @@ def _check_shapes(d: Derivation, shapes) -> tuple[dict, ...]:
     return (shapes,)
 
 
-def _expected(d: Derivation, wrt: str, shapes, values, g, fresh: bool) -> np.ndarray:
-    """``reshape(J^T vec g)``; with overridden hyperparameters, from a fresh Jacobian
-    (the cached one holds the entry's own values)."""
+def _expected(d: Derivation, wrt: str, shapes, values, g,
+              fresh: bool) -> tuple[np.ndarray, float]:
+    """``reshape(J^T vec g)`` and its relative tolerance (:func:`reference_vjp`); with
+    overridden hyperparameters, from a fresh Jacobian (the cached one holds the
+    entry's own values)."""
     if not fresh:
-        return expected_vjp(d, wrt, shapes, values, g)
+        return reference_vjp(d, wrt, shapes, values, g)
     symbols = d.symbols(shapes)
-    output = d.forward_of(symbols)
-    J = sympy.Matrix(list(output)).jacobian(list(symbols[wrt]))
+    J = jacobian_matrix(list(d.forward_of(symbols)), list(symbols[wrt]))
     names = arguments(d)
     function = sympy.lambdify([list(symbols[n]) for n in names], J, modules="numpy")
-    J = np.asarray(function(*[np.ravel(values[n]) for n in names]), dtype=np.float64)
-    return (J.T @ np.ravel(g)).reshape(shapes[wrt])
+
+    def jacobian(point, dtype):
+        return np.asarray(function(*[np.ravel(point[n]).astype(dtype) for n in names]),
+                          dtype=dtype)
+
+    return vjp_with_tolerance(jacobian, values, g, shapes[wrt])
 
 
 def _user_values(d: Derivation, values: dict, layout: str, rename: dict) -> dict:
@@ -266,8 +272,9 @@ def check_against(entry: str, backward: Callable, *, layout: str = "rows", rng=0
             result = _as_dict(d, result, rename)
             sizes = {int(n) for shape in sh.values() for n in shape}
             for wrt in d.inputs:
-                expected = _to_layout(_expected(d, wrt, sh, values, g, bool(hyper)), layout)
-                tolerance = NUMERIC_RTOL * float(np.max(np.abs(expected), initial=0))
+                expected, rtol = _expected(d, wrt, sh, values, g, bool(hyper))
+                expected = _to_layout(expected, layout)
+                tolerance = rtol * float(np.max(np.abs(expected), initial=0))
                 name = rename.get(wrt, wrt)
                 check = compare_gradient(name, result.get(name), expected, tolerance, sizes,
                                          mode="symbolic", reference_name="derived")

@@ -9,6 +9,7 @@ import time
 
 from derivations.registry import REGISTRY
 from derivations.verify import KINDS, NUMERIC_RTOL, cache, default_jobs, run_checks
+from derivations.verify.numeric import ROUNDING_FACTOR
 
 
 def register(subparsers) -> None:
@@ -17,8 +18,10 @@ def register(subparsers) -> None:
         description=(
             "For every input and parameter of each entry, at each shape set:\n"
             "  exact     stated VJP - reshape(Jᵀ vec G) simplifies to 0 (pass/fail);\n"
-            "  numeric   netlib's backward against the lambdified Jacobian, float64,\n"
-            f"            random g: max|netlib - Jᵀg| / max|Jᵀg| <= {NUMERIC_RTOL:g};\n"
+            "  numeric   netlib's backward against the lambdified Jacobian (Jᵀg in\n"
+            "            extended precision), random g: max|netlib - Jᵀg| / max|Jᵀg|\n"
+            f"            <= {NUMERIC_RTOL:g}, or {ROUNDING_FACTOR:g}× what float64 rounding\n"
+            "            costs Jᵀg at that point where larger (terms that cancel);\n"
             "  forward   netlib's forward against the lambdified SymPy forward map;\n"
             "  finite differences  netlib's backward against central differences of\n"
             "            netlib's forward (netlib.gradcheck, its derived tolerance).\n"

@@ -147,8 +147,11 @@ def _route(G, x, case: PoolCase, share) -> sympy.Matrix:
 
 def _to_first_max(entries, g):
     # g goes to the selected entry only: 1 for the first maximum, 0 elsewhere.
+    # Unevaluated, like the Jacobian's (see derivations.verify.differentiate):
+    # the conditions stay those of window_max instead of being re-canonicalised.
     conditions = first_max_conditions(entries)
-    return [g * sympy.Piecewise(*((int(l == m), conditions[l]) for l in range(len(entries))))
+    return [g * sympy.Piecewise(*((int(l == m), conditions[l]) for l in range(len(entries))),
+                                evaluate=False)
             for m in range(len(entries))]
 
 

@@ -25,6 +25,7 @@ import sympy
 from derivations.core import Derivation, Shapes, matrix_shape
 from derivations.registry import get
 from derivations.verify import cache
+from derivations.verify.differentiate import jacobian_matrix
 from derivations.verify.rows import CheckRow
 from derivations.verify.zero import zero_entries
 
@@ -53,8 +54,9 @@ def shape_sets(d: Derivation, shapes: Shapes | None) -> tuple:
 def jacobian(d: Derivation, wrt: str, shapes: Shapes | None = None) -> sympy.Matrix:
     r"""The explicit Jacobian :math:`\partial\,\mathrm{vec}\,Y / \partial\,\mathrm{vec}\,a`.
 
-    Numerator layout (outputs index rows), row-major ``vec``, computed by
-    ``sympy.Matrix.jacobian`` on the flattened forward map; cached.
+    Numerator layout (outputs index rows), row-major ``vec``, by the rules of
+    calculus with each shared subexpression differentiated once
+    (:func:`~derivations.verify.differentiate.jacobian_matrix`); cached.
     """
     check_wrt(d, wrt)
     shapes = default_shapes(d, shapes)
@@ -63,7 +65,7 @@ def jacobian(d: Derivation, wrt: str, shapes: Shapes | None = None) -> sympy.Mat
         Y = d.output(shapes)
         a = d.symbols(shapes)[wrt]
         # Both flattened row-major, like np.ravel.
-        return Y.reshape(len(Y), 1).jacobian(a.reshape(len(a), 1))
+        return jacobian_matrix(list(Y), list(a))
 
     return cache.memo("jacobian", d, shapes, wrt, compute, stated=False)
 
