@@ -255,7 +255,9 @@ def check_line(row) -> str:
         measured = f"largest entry {row.error:.1e} (tolerance {row.tolerance:.0e})"
     else:
         measured = f"relative error {row.error:.1e} (tolerance {row.tolerance:.0e})"
-    return f"  {status} {row.check} at {row.shapes}: {measured}"
+    where = (f"{row.check}, {row.shapes}" if row.check.endswith("sizes asked")
+             else f"{row.check} at {row.shapes}")
+    return f"  {status} {where}: {measured}"
 
 
 def _print_checks(checks) -> None:
