@@ -112,7 +112,7 @@ def central_differences(forward, x: Mat, analytic: Mat | None, u: Mat) -> Differ
         hint = (f"the answer has shape {shape}, the variable {x.shape}: a missing transpose?"
                 if shape == x.shape[::-1] else f"the answer has shape {shape}, expected "
                 f"{x.shape}")
-        return Differences(False, float("inf"), float("nan"), float("inf"), hint)
+        return Differences(False, float("inf"), float("inf"), float("inf"), hint)
     finite_a = [abs(v) for v in analytic.flat if math.isfinite(v)]
     gamma = max([abs(v) for v in numeric if math.isfinite(v)] + finite_a + [0.0])
     worst = (-1.0, float("inf"), float("nan"))
@@ -197,7 +197,9 @@ class NumpyBackend:
         rel = (self._relative(check.analytic_array, check.numeric_array)
                if check.analytic_array is not None and check.numeric_array is not None
                else float("inf"))
-        return Differences(bool(check.passed), float(error), float(check.tolerance),
+        # No entry to compare (a wrong shape): no tolerance was derived either.
+        tolerance = float("inf") if check.index is None else float(check.tolerance)
+        return Differences(bool(check.passed), float(error), tolerance,
                            float(rel), "" if check.passed else check.hint)
 
 

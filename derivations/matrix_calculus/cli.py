@@ -245,16 +245,22 @@ def _second_order(args) -> int:
     return 0 if result.confirmed else 1
 
 
+def _number(value, digits: int) -> str:
+    # None is how JSON carries an infinite or NaN number (CheckRow.as_dict).
+    return "inf" if value is None else f"{value:.{digits}e}"
+
+
 def check_line(row) -> str:
-    """One check (a ``CheckRow``) as the text output prints it."""
+    """One check (a ``CheckRow``, or one rebuilt from its ``as_dict``) as the
+    text output prints it."""
     status = "ok  " if row.passed else "FAIL"
+    error = _number(row.error, 1)
     if row.check.startswith("finite differences"):
-        measured = (f"worst entry's error {row.error:.1e} "
-                    f"(derived tolerance {row.tolerance:.1e})")
+        measured = f"worst entry's error {error} (derived tolerance {_number(row.tolerance, 1)})"
     elif row.measure == "absolute":  # an exact reference that is zero up to rounding
-        measured = f"largest entry {row.error:.1e} (tolerance {row.tolerance:.0e})"
+        measured = f"largest entry {error} (tolerance {_number(row.tolerance, 0)})"
     else:
-        measured = f"relative error {row.error:.1e} (tolerance {row.tolerance:.0e})"
+        measured = f"relative error {error} (tolerance {_number(row.tolerance, 0)})"
     where = (f"{row.check}, {row.shapes}" if row.check.endswith("sizes asked")
              else f"{row.check} at {row.shapes}")
     return f"  {status} {where}: {measured}"

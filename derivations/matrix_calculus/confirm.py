@@ -271,7 +271,7 @@ def finite_difference_row(expr: Node, wrt: str, values: dict, backward: Callable
     out = backend.evaluate(expr, values)
     u = Mat.of(rng.standard_normal(out.shape))
     found = backend.differences(expr, wrt, values, backward, u)
-    tolerance = found.tolerance if found.tolerance == found.tolerance else float("inf")
+    tolerance = found.tolerance
     margin = found.error / tolerance if math.isfinite(found.error) else float("inf")
     message = "" if found.passed else (
         f"worst entry's error {found.error:.3g} > derived tolerance {found.tolerance:.3g}")

@@ -93,10 +93,13 @@ class CheckRow:
     @property
     def error(self) -> float | None:
         """The measured error in ``measure``'s units: ``margin × tolerance`` where
-        a tolerance is recorded (``inf`` with an infinite margin: a value that
-        is not finite or has the wrong shape), else ``max_rel_error``."""
-        if self.tolerance is not None and self.margin is not None:
-            return math.inf if math.isinf(self.margin) else self.margin * self.tolerance
+        a tolerance is recorded (``inf`` with an infinite margin, a value that
+        is not finite or has the wrong shape, which :meth:`as_dict` writes as
+        ``None``), else ``max_rel_error``."""
+        if self.tolerance is not None:
+            if self.margin is None or not math.isfinite(self.margin):
+                return math.inf
+            return self.margin * self.tolerance
         return self.max_rel_error
 
     def as_dict(self) -> dict:
