@@ -6,19 +6,24 @@ Each question is answered twice: here, by ``python -m derivations derive
 floats and the same finite-difference rule). Both draw the same sizes and
 points from the seed, so the answers, the checks run, their sizes and their
 verdicts must be equal; the errors, computed by two engines, need only pass.
-The plain-Python confirmation is shown to reject wrong answers on its own.
+The plain-Python confirmation is shown to reject wrong answers on its own,
+and its functions (``pure.py``) to agree with numpy's (``numeric.py``).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from derivations.cli import main
+from derivations.matrix_calculus.numeric import NUMPY
+from derivations.matrix_calculus.pure import PYTHON, Mat, smallest_singular_value
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -150,3 +155,46 @@ def test_malformed_questions_get_the_command_lines_message(without_numpy, index,
     assert status == 2 and set(expected) == {"error"}
     assert without_numpy["errors"][index] == expected
     assert expected["error"].startswith("derive:") and "Traceback" not in expected["error"]
+
+
+def _arguments(name: str, rng):
+    """Inputs in the function's domain: a well-conditioned square matrix, a
+    positive one for log and sqrt, and the extra arguments some functions take."""
+    square = rng.standard_normal((3, 3)) + 3 * np.eye(3)
+    if name in ("log", "sqrt"):
+        return [np.abs(square) + 0.1]
+    if name == "matrix_power":
+        return [square, np.array([[3.0]])]
+    if name in ("unvec_like", "unvec_columns_like"):
+        return [rng.standard_normal((6, 1)), rng.standard_normal((2, 3))]
+    if name == "kron":
+        return [square, rng.standard_normal((2, 3))]
+    return [square]
+
+
+@pytest.mark.parametrize("name", sorted(PYTHON))
+def test_plain_python_functions_agree_with_numpy(name):
+    rng = np.random.default_rng(7)
+    cases = [_arguments(name, rng)] + ([[rng.standard_normal((4, 1))]] if name == "diag" else [])
+    for args in cases:
+        got = np.array(PYTHON[name](*[Mat.of(a) for a in args]).tolist())
+        expected = NUMPY[name](*args)
+        assert got.shape == expected.shape, (name, got.shape, expected.shape)
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12, err_msg=name)
+
+
+def test_plain_python_is_nan_outside_the_domain_as_numpy_is():
+    outside = Mat.of([[-1.0, 0.0]])
+    assert [math.isnan(v) for v in PYTHON["log"](outside).flat] == [True, False]
+    assert PYTHON["log"](outside).flat[1] == -math.inf
+    assert math.isnan(PYTHON["logdet"](Mat.of(-np.eye(3))).flat[0])
+    with pytest.raises(ValueError):
+        PYTHON["inv"](Mat.of(np.zeros((2, 2))))
+
+
+def test_smallest_singular_value_matches_numpy():
+    rng = np.random.default_rng(8)
+    for shape in ((4, 4), (3, 2), (2, 3)):
+        m = rng.standard_normal(shape)
+        assert abs(smallest_singular_value(Mat.of(m))
+                   - np.linalg.svd(m, compute_uv=False).min()) < 1e-10
