@@ -198,3 +198,15 @@ def test_smallest_singular_value_matches_numpy():
         m = rng.standard_normal(shape)
         assert abs(smallest_singular_value(Mat.of(m))
                    - np.linalg.svd(m, compute_uv=False).min()) < 1e-10
+
+
+def test_importing_the_engine_pulls_in_neither_numpy_nor_netlib():
+    # With numpy installed too: derive loads it only when a question runs on
+    # the numpy backend, so the browser's import path is the command line's.
+    code = ("import sys\nimport derivations.matrix_calculus.web\n"
+            "from derivations.verify.rows import CheckRow\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('numpy', 'netlib')))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "[]", result.stdout

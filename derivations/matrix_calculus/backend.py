@@ -18,14 +18,17 @@ tolerance :math:`K\epsilon^{2/3}(\Gamma + F/s)`, with :math:`\Gamma` the size
 of the gradient and :math:`F = \sum_i |u_i f_i|` the size of the function,
 so that the tolerance scales with the function's magnitude
 (``sum(X * X) + 1e6`` is held to a bound a million times that of
-``sum(X * X)``).  Where netlib cannot be imported (no numpy), that file is
-loaded on its own.
+``sum(X * X)``).  That file is loaded on its own, so that importing this
+module imports neither numpy nor netlib (the browser has neither; the wheel
+of the engine carries ``netlib/gradcheck/rule.py`` beside ``derivations``).
 """
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import math
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,15 +40,19 @@ __all__ = ["Differences", "NumpyBackend", "PythonBackend", "central_differences"
 
 
 def _load_rule():
-    try:
-        from netlib.gradcheck import rule as loaded
+    """``netlib/gradcheck/rule.py``, by its file: importing the netlib package
+    would import numpy, which this module must not need (nor pull in)."""
+    loaded = sys.modules.get("netlib.gradcheck.rule")
+    if loaded is not None:
         return loaded
-    except ImportError:  # no numpy, so no netlib package: the rule's file alone
-        pass
     path = Path(__file__).resolve().parents[2] / "netlib" / "gradcheck" / "rule.py"
+    if not path.exists():  # netlib installed somewhere else: its package, then
+        try:
+            return importlib.import_module("netlib.gradcheck.rule")
+        except ImportError as error:
+            raise ImportError(f"derive: netlib's finite-difference rule is missing: "
+                              f"no {path}, and netlib cannot be imported ({error})") from None
     spec = importlib.util.spec_from_file_location("netlib_gradcheck_rule", path)
-    if spec is None or not path.exists():
-        raise ImportError(f"derive: netlib's finite-difference rule is missing ({path})")
     loaded = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(loaded)
     return loaded
