@@ -17,6 +17,7 @@ from derivations.matrix_calculus import cookbook
 from derivations.matrix_calculus.cookbook import COOKBOOK, ENTRIES, ERRATA, LEFT_OUT
 from derivations.matrix_calculus.cookbook_entry import (
     CHAPTER_2_SECTIONS,
+    EXACT_COUNT,
     NUMBER_SOURCES,
     seen_in,
 )
@@ -60,6 +61,8 @@ def test_unverified_numbers_are_marked_where_they_are_shown():
     # The sources' numbers are numbers of the chapter (a typo would verify nothing).
     for name, (_, numbers) in NUMBER_SOURCES.items():
         assert numbers <= set(CHAPTER_2_SECTIONS), name
+    # A number fixed by counting is one no source shows (else it is verified).
+    assert not [n for n in EXACT_COUNT if seen_in(n)]
 
 
 def test_every_entry_is_in_the_reference_with_its_citation():

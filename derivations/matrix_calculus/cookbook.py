@@ -16,7 +16,14 @@ why) are generated from the data in ``cookbook_entry`` and
 from __future__ import annotations
 
 from .cookbook_determinants import DETERMINANTS
-from .cookbook_entry import CHAPTER_2_SECTIONS, NUMBER_SOURCES, TRANSCRIPTION, Entry, seen_in
+from .cookbook_entry import (
+    CHAPTER_2_SECTIONS,
+    EXACT_COUNT,
+    NUMBER_SOURCES,
+    TRANSCRIPTION,
+    Entry,
+    seen_in,
+)
 from .cookbook_forms import FORMS
 from .cookbook_omissions import ERRATA, LEFT_OUT, REASONS
 from .cookbook_traces import TRACES
@@ -41,6 +48,15 @@ def _unverified() -> list[int]:
     return sorted({e.eq for e in ENTRIES if not e.verified})
 
 
+def _counting() -> str:
+    """How the unverified numbers were placed, in one sentence."""
+    exact = [n for n in _unverified() if n in EXACT_COUNT]
+    loose = [n for n in _unverified() if n not in EXACT_COUNT]
+    return (f"placed by counting the displayed equations of {TRANSCRIPTION}: "
+            f"{_numbers(exact)} by an exact count between verified numbers, "
+            f"{_numbers(loose)} by a count that assumes the opening of §2.5 unnumbered")
+
+
 def numbers_markdown() -> str:
     """How the equation numbers were verified, as Markdown (one source per line)."""
     numbers = sorted({e.eq for e in ENTRIES})
@@ -48,9 +64,8 @@ def numbers_markdown() -> str:
     lines = [f"Of the {len(numbers)} equation numbers the {len(ENTRIES)} Cookbook entries "
              f"cite, {len(verified)} were read beside the same formula in at least one of:", ""]
     lines += [f"- {name}: {what}" for name, (what, _) in NUMBER_SOURCES.items()]
-    lines += ["", f"The other {len(numbers) - len(verified)}, "
-              f"{_numbers(_unverified())}, were placed by counting the displayed "
-              f"equations of {TRANSCRIPTION}, and are marked *equation number unverified*."]
+    lines += ["", f"The other {len(numbers) - len(verified)} are marked *equation number "
+              f"unverified*; they were {_counting()}."]
     return "\n".join(lines)
 
 
@@ -69,8 +84,7 @@ def _docstring_lists() -> str:
              f"({CHAPTER_2_SECTIONS.start})-({CHAPTER_2_SECTIONS.stop - 1}).  A number is "
              "verified where a source prints it beside the same formula:", ""]
     lines += [f"- *{name}*: {what}." for name, (what, _) in NUMBER_SOURCES.items()]
-    lines += ["", f"Unverified (placed by counting the equations of {TRANSCRIPTION}): "
-              f"{_numbers(_unverified())}.", "", "Left out, and why:", ""]
+    lines += ["", f"Unverified numbers were {_counting()}.", "", "Left out, and why:", ""]
     for omission in LEFT_OUT:
         why = REASONS[omission.reason] + (f": {omission.detail}" if omission.detail else "")
         lines.append(f"- {_numbers(omission.numbers)} {omission.what} — {why}.")

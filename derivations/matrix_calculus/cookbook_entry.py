@@ -19,7 +19,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["CHAPTER_2_SECTIONS", "Entry", "NUMBER_SOURCES", "TRANSCRIPTION", "seen_in"]
+__all__ = ["CHAPTER_2_SECTIONS", "EXACT_COUNT", "Entry", "NUMBER_SOURCES", "TRANSCRIPTION",
+           "seen_in"]
 
 #: The equation numbers of sections 2.1-2.8: (46) opens §2.1 (the general
 #: form of a determinant's derivative; (33)-(45) are the rules that open
@@ -57,6 +58,14 @@ NUMBER_SOURCES: dict[str, tuple[str, frozenset[int]]] = {
         "E. Wieser's lean-matrix-cookbook (github.com/eric-wieser/lean-matrix-cookbook, "
         "theorem names eq_33 to eq_46, and chapter 3 opening at eq_145)", _numbers(46)),
 }
+
+#: Unverified numbers that an exact count fixes: they lie between two verified
+#: numbers with exactly as many displayed equations between them as there are
+#: numbers ((48) between (47) and (49); (52)-(56) between (51) and (57), whose
+#: formulas the transcription shows in that order; (84)-(89) between (83) and
+#: (90), a block the Tensor Cookbook also calls (84)-(88)).  From (92) to (98)
+#: the count is not exact: the opening of §2.5 may be numbered or not.
+EXACT_COUNT = _numbers(48, (52, 56), (84, 89))
 
 #: The transcription that gives the formulas of §2.1-2.8 in order (without
 #: numbers); it is also where the errata's printed answers were read.

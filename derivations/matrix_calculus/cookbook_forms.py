@@ -82,6 +82,8 @@ FORMS: tuple[Entry, ...] = (
           ("b=nx1", "c=nx1")),
     Entry(83, "forms", "(X @ b + c).T @ D @ (X @ b + c)", "X", "(D + D.T) @ (X @ b + c) @ b.T",
           ("b=nx1", "c=mx1")),
+    # (84)-(88): the Tensor Cookbook names this block (84)-(88); the order
+    # inside it is the transcription's (see cookbook_entry.EXACT_COUNT).
     Entry(84, "forms", f"(x - A @ s).T @ {_W} @ (x - A @ s)", "s",
           f"-2 * A.T @ {_W} @ (x - A @ s)", ("x=mx1", "s=nx1"),
           note="W symmetric (here V + Vᵀ)"),
