@@ -25,7 +25,7 @@ from .cookbook_entry import (
     seen_in,
 )
 from .cookbook_forms import FORMS
-from .cookbook_omissions import ERRATA, LEFT_OUT, REASONS
+from .cookbook_omissions import ERRATA, LEFT_OUT, PRINTED_IN, REASONS
 from .cookbook_traces import TRACES
 
 __all__ = ["COOKBOOK", "ENTRIES", "ERRATA", "LEFT_OUT", "left_out_markdown",
@@ -65,7 +65,8 @@ def numbers_markdown() -> str:
              f"cite, {len(verified)} were read beside the same formula in at least one of:", ""]
     lines += [f"- {name}: {what}" for name, (what, _) in NUMBER_SOURCES.items()]
     lines += ["", f"The other {len(numbers) - len(verified)} are marked *equation number "
-              f"unverified*; they were {_counting()}."]
+              f"unverified*; they were {_counting()}. The errata's printed answers were read "
+              f"in {PRINTED_IN}."]
     return "\n".join(lines)
 
 
@@ -88,8 +89,8 @@ def _docstring_lists() -> str:
     for omission in LEFT_OUT:
         why = REASONS[omission.reason] + (f": {omission.detail}" if omission.detail else "")
         lines.append(f"- {_numbers(omission.numbers)} {omission.what} — {why}.")
-    lines += ["", "Errata (printed answers the checks refute; each corrected form is an entry):",
-              ""]
+    lines += ["", "Errata (printed answers the checks refute, as read in "
+              f"{PRINTED_IN}; each corrected form is an entry):", ""]
     lines += [f"- {erratum.citation}." for erratum in ERRATA] or ["- none."]
     return "\n".join(lines) + "\n"
 

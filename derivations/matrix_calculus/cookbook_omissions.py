@@ -14,7 +14,7 @@ from typing import NamedTuple
 from .cookbook_entry import TRANSCRIPTION
 from .cookbook_forms import power, product
 
-__all__ = ["ERRATA", "LEFT_OUT", "REASONS", "Erratum", "Omission"]
+__all__ = ["ERRATA", "LEFT_OUT", "PRINTED_IN", "REASONS", "Erratum", "Omission"]
 
 #: Why an identity is left out, by the short name that :data:`LEFT_OUT` uses.
 #:
@@ -86,18 +86,22 @@ def _printed_92(n: int) -> str:
         for r in range(n))
 
 
-_AS_PRINTED = f"printed answer as read in {TRANSCRIPTION}; equation number unverified"
+#: Where the errata's printed answers were read (not checked against the PDF's
+#: image: a transcription error would show here as an erratum).
+#:
+#: :meta hide-value:
+PRINTED_IN = TRANSCRIPTION
 
 #: The Cookbook's answers that the checks refute.  Each corrected identity is
 #: an entry of the reference ((92) and (95), marked "corrected").
 #:
 #: :meta hide-value:
 ERRATA: tuple[Erratum, ...] = (
-    Erratum(f"Cookbook (92), n = 2 ({_AS_PRINTED})",
+    Erratum("Cookbook (92), n = 2, as printed; equation number unverified",
             "a.T @ matrix_power(X, 2).T @ matrix_power(X, 2) @ b", "X", _printed_92(2),
             ("a=nx1", "b=nx1")),
     # The printed xᵀBBx needs B square to be defined at all.
-    Erratum(f"Cookbook (95) ({_AS_PRINTED})",
+    Erratum("Cookbook (95), as printed; equation number unverified",
             "(A @ x).T @ (A @ x) / ((B @ x).T @ (B @ x))", "x",
             "2 * A.T @ A @ x / (x.T @ B @ B @ x)"
             " - 2 * (x.T @ A.T @ A @ x) * B.T @ B @ x / (x.T @ B.T @ B @ x) ** 2",
