@@ -45,5 +45,6 @@ def check_forward(d: Derivation, shapes: Shapes | None = None,
                 f"{error:.2e} > {NUMERIC_RTOL:g}\n  netlib {actual.ravel()}\n"
                 f"  sympy  {expected.ravel()}")
         rows.append(CheckRow(d.name, None, d.shape_text(sh), "forward", not message, error,
-                             time.perf_counter() - started, message))
+                             time.perf_counter() - started, message,
+                             tolerance=NUMERIC_RTOL, margin=error / NUMERIC_RTOL))
     return rows

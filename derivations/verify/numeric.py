@@ -257,5 +257,6 @@ def check_numeric(d: Derivation, shapes: Shapes | None = None,
             error, message = compare_arrays(d, wrt, sh, computed, expected, "backward",
                                             tolerance)
             rows.append(CheckRow(d.name, wrt, d.shape_text(sh), "numeric", not message, error,
-                                 shared + time.perf_counter() - started, message))
+                                 shared + time.perf_counter() - started, message,
+                                 tolerance=tolerance, margin=error / tolerance))
     return rows
