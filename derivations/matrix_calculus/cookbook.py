@@ -88,7 +88,8 @@ def _docstring_lists() -> str:
     lines += ["", f"Unverified numbers were {_counting()}.", "", "Left out, and why:", ""]
     for omission in LEFT_OUT:
         why = REASONS[omission.reason] + (f": {omission.detail}" if omission.detail else "")
-        lines.append(f"- {_numbers(omission.numbers)} {omission.what} — {why}.")
+        # "(56):", not "(56) ": reStructuredText would read "(56) " as a list number.
+        lines.append(f"- {_numbers(omission.numbers)}: {omission.what} — {why}.")
     lines += ["", "Errata (printed answers the checks refute, as read in "
               f"{PRINTED_IN}; each corrected form is an entry):", ""]
     lines += [f"- {erratum.citation}." for erratum in ERRATA] or ["- none."]

@@ -20,12 +20,12 @@ __all__ = ["ERRATA", "LEFT_OUT", "PRINTED_IN", "REASONS", "Erratum", "Omission"]
 #:
 #: :meta hide-value:
 REASONS: dict[str, str] = {
-    "rule": "a general rule, relation or definition, not a derivative of a given expression",
-    "not expressible": "the matrix language has no operation for it (named in the entry)",
-    "no rule": "the language has the operation, but derive has no differentiation rule "
-               "through it",
+    "rule": "a rule, relation or definition, not the derivative of a given expression",
+    "not expressible": "not expressible, the matrix language lacks an operation it needs",
+    "no rule": "not checkable, derive has no differentiation rule through an operation "
+               "it needs",
     "complex": "complex-valued only (Xᴴ, conjugates)",
-    "structured": "a structured variable (§2.8): symmetric, diagonal or Toeplitz",
+    "structured": "a structured variable (§2.8)",
 }
 
 
