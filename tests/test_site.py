@@ -15,7 +15,7 @@ Two kinds, run at different times:
   1280×900 and at 390×844 once (the ``measured`` fixture); the tests then
   fail on: an element cut at 1280 px, a page wider than 390 px, raw TeX,
   a MathJax error, a broken image, a request leaving the site, a site over
-  20 MB. The counts are written, one line, to ``_build/browser-summary.txt``
+  45 MB. The counts are written, one line, to ``_build/browser-summary.txt``
   (pages; cut at 1280; wider than 390; raw TeX; MathJax errors; broken
   images; external requests; site MB).
 """
@@ -235,7 +235,10 @@ LAYOUT_STATE = r"""
 RAW_TEX = re.compile(r"\\begin\{|\\frac\{|\\partial|\$\$|\\\(|\\\[|\$[A-Za-z\\]")
 #: (width, height) of the two screens every page is measured on.
 DESKTOP, PHONE = (1280, 900), (390, 844)
-SITE_LIMIT_MB = 20
+# 20 MB for the pages, and at most 25 MB for the Python that the Ask page runs
+# in the reader's browser (issue 15: Pyodide, SymPy, the engine; about 23 MB,
+# checked on its own by tests/test_ask_browser.py).
+SITE_LIMIT_MB = 20 + 25
 
 
 @pytest.fixture(scope="module")

@@ -145,6 +145,20 @@
     return `VJP with upstream G of shape ${payload.output_shape}`;
   }
 
+  // One line per row, as printed; on a narrow screen a row wraps under its
+  // text (not under "ok"), and never inside a number such as 1.1e-16.
+  function checkRows(lines) {
+    const box = element("div", { class: "ask-checks" });
+    lines.forEach((line) => {
+      const row = element("div", { class: "ask-check" });
+      line.split(/(\S*\d\S*)/).forEach((part, index) => {
+        row.append(index % 2 ? element("span", { class: "ask-nowrap", text: part }) : part);
+      });
+      box.append(row);
+    });
+    return box;
+  }
+
   function displayMath(latex) {
     // Sphinx's MathJax set-up typesets elements of class "math".
     return element("div", { class: "math notranslate nohighlight ask-math", text: `\\[${latex}\\]` });
@@ -209,7 +223,7 @@
     const checks = [...payload.checks, ...(payload.jacobian ? payload.jacobian.checks : [])];
     box.append(element("p", { class: "ask-checks-title", text:
       `${checks.filter((c) => c.passed).length} of ${checks.length} checks passed:` }));
-    box.append(element("pre", { class: "ask-checks", text: payload.check_lines.join("\n") }));
+    box.append(checkRows(payload.check_lines));
     const where = versions ? ` (Python ${versions.python}, SymPy ${versions.sympy})` : "";
     box.append(element("p", { class: "ask-time",
       text: `Answered and checked in ${seconds.toFixed(1)} s in this browser${where}.` }));
@@ -218,7 +232,7 @@
 
   // ---- the widget ----------------------------------------------------------------
   const STAGES = {
-    idle: "Python loads (about 20 MB, once) when you ask the first question.",
+    idle: "Python and SymPy (more than 20 MB, fetched once) load when you ask the first question.",
     runtime: "Loading Python (Pyodide)… 1/3",
     sympy: "Loading SymPy… 2/3",
     engine: "Loading derive… 3/3",
@@ -268,7 +282,8 @@
       const text = example.expression + "  wrt " + example.wrt +
         (example.shapes ? `  (${example.shapes})` : "") +
         (example.layout ? `  ${example.layout}` : "");
-      const button = element("button", { type: "button", class: "ask-example", text });
+      const button = element("button", { type: "button", class: "ask-example", text,
+        "data-question": JSON.stringify(example) });
       button.addEventListener("click", () => {
         expression.value = example.expression;
         wrt.value = example.wrt;
