@@ -103,6 +103,10 @@ def timeout_message(seconds: float) -> str:
             "(X=8x8) cost more than named ones (X=mxn), which are checked small")
 
 
+#: After the time limit, the alarm repeats this often until it is heard.
+RETRY_SECONDS = 0.05
+
+
 @contextlib.contextmanager
 def time_limit(seconds: float):
     """Raise :class:`QuestionTimeout` in the main thread after ``seconds``
@@ -116,7 +120,10 @@ def time_limit(seconds: float):
         raise QuestionTimeout
 
     previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    # The alarm repeats every RETRY_SECONDS until it is cancelled: an exception
+    # raised where Python ignores it (a garbage-collector callback, a __del__)
+    # is lost, and the next alarm raises it again.
+    signal.setitimer(signal.ITIMER_REAL, seconds, RETRY_SECONDS)
     try:
         yield
     finally:
