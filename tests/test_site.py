@@ -22,6 +22,7 @@ Two kinds, run at different times:
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -33,7 +34,8 @@ from urllib.parse import unquote, urlsplit
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SITE = ROOT / "_build" / "html"
+#: The built site: ``_build/html`` (``make docs``), or the folder named by NETLIB_SITE.
+SITE = Path(os.environ.get("NETLIB_SITE", ROOT / "_build" / "html"))
 SCREENSHOTS = ROOT / "_build" / "screenshots"
 
 
@@ -387,3 +389,51 @@ def test_why_the_transpose_shows_math_and_the_heat_map(browser):
     for name in ("why-transpose-top.png", "why-transpose-heatmap.png"):
         data = (SCREENSHOTS / name).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000, name
+
+
+#: Width of the code boxes, against 80 columns of their own font, in the browser.
+CODE_COLUMNS = """
+(() => {
+  const out = [];
+  for (const pre of document.querySelectorAll('article div.highlight pre')) {
+    const style = getComputedStyle(pre);
+    const probe = document.createElement('span');
+    probe.textContent = '0'.repeat(80);
+    probe.style.font = style.font;
+    probe.style.whiteSpace = 'pre';
+    probe.style.position = 'absolute';
+    probe.style.visibility = 'hidden';
+    document.body.appendChild(probe);
+    const columns80 = probe.getBoundingClientRect().width;
+    probe.remove();
+    const inner = pre.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+    out.push({inner: inner, columns80: columns80,
+              first: (pre.textContent.split('\\n')[0] || '').slice(0, 60)});
+  }
+  return out;
+})()
+"""
+
+
+@pytest.mark.browser
+def test_code_holds_80_columns_at_1280(browser):
+    """At 1280 px every code box is at least 80 columns of its font wide.
+
+    Longer lines (the library's limit is 100) wrap inside the box (CSS
+    ``pre-wrap``), so nothing is cut; 80 columns fit without wrapping.
+    """
+    browser.resize(*DESKTOP)
+    problems, boxes = [], 0
+    for page in _content_pages():
+        if 'class="highlight' not in page.read_text(encoding="utf-8"):
+            continue
+        browser.load(page.as_uri())
+        for box in browser.evaluate(CODE_COLUMNS):
+            boxes += 1
+            if box["inner"] + 0.5 < box["columns80"]:
+                problems.append(f"{page.relative_to(SITE)}: a code box holds "
+                                f"{80 * box['inner'] / box['columns80']:.0f} columns "
+                                f"({box['first']!r})")
+    browser.resize(1200, 2400)
+    assert boxes, "no code boxes found"
+    assert not problems, "\n".join(problems[:40])

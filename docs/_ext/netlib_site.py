@@ -1,6 +1,6 @@
 """Sphinx extension of the netlib site: registry-driven pages and an honest cache.
 
-Three jobs, all done before Sphinx reads a single source file:
+Four jobs, all done before Sphinx reads a single source file:
 
 1. **One page per registry entry.** ``derivations.registry.REGISTRY`` is the
    only list of layers in the project, so the layer pages are *written from it*
@@ -31,6 +31,12 @@ Three jobs, all done before Sphinx reads a single source file:
    the home page's status table (an executed page) and for the next build.
    A failed check stops the build here, naming the entry, the argument and
    stated against derived: there is no site with a failing check in it.
+
+4. **The identities page's computed parts.** Every reference identity is
+   checked in the same kind of worker pool, and the identities page's three
+   include files are written from the results (``identities_page.py``), so
+   that each group of identities is a real heading (a search for "logdet"
+   finds it) and each identity has an anchor; stored like the layer checks.
 
 Configuration value ``netlib_layer_pages``: ``None`` (every registry entry,
 the default) or a list of entry names; ``sphinx-build -D
@@ -124,12 +130,185 @@ def defining_class(cls: type, names: tuple[str, ...]) -> tuple[type, str]:
     raise LookupError(f"netlib_site: {cls.__name__} defines none of {names}")
 
 
-def literalinclude(klass: type, method: str, page_dir: Path) -> str:
+def literalinclude(klass: type, method: str, page_dir: Path, terms=None) -> str:
     """A ``literalinclude`` of one method, from the file that defines it."""
     source = Path(inspect.getsourcefile(klass)).resolve()
     relative = os.path.relpath(source, page_dir)
     return (f"```{{literalinclude}} {relative}\n:pyobject: {klass.__name__}.{method}\n"
-            f":language: python\n:caption: {klass.__module__}.{klass.__qualname__}.{method}\n```")
+            f":language: python\n:caption: {klass.__module__}.{klass.__qualname__}.{method}\n"
+            # A method's class indentation removed: four more columns of code.
+            ":dedent:\n" + _emphasis(terms) + "```" + _legend(terms))
+
+
+# -- the lines of each term ------------------------------------------------------
+def _known_test(test, layer):
+    """The value of an ``if`` test the layer decides (``self.layout == "rows"``), or None."""
+    import ast
+
+    if isinstance(test, ast.Compare) and len(test.ops) == 1 \
+            and isinstance(test.ops[0], (ast.Eq, ast.NotEq)) \
+            and isinstance(test.left, ast.Attribute) and isinstance(test.left.value, ast.Name) \
+            and test.left.value.id == "self" and isinstance(test.comparators[0], ast.Constant) \
+            and hasattr(layer, test.left.attr):
+        equal = getattr(layer, test.left.attr) == test.comparators[0].value
+        return equal if isinstance(test.ops[0], ast.Eq) else not equal
+    return None
+
+
+def _reachable(body: list, layer) -> list:
+    """The simple statements of ``body`` this layer runs (branches it never takes pruned)."""
+    import ast
+
+    found = []
+    for statement in body:
+        if isinstance(statement, ast.If):
+            taken = _known_test(statement.test, layer)
+            branch = [] if taken is False else statement.body
+            other = [] if taken is True else statement.orelse
+            found += _reachable(branch, layer) + _reachable(other, layer)
+            # ``if layout == ...: ... return``: nothing after it runs.
+            if taken is True and branch and isinstance(branch[-1], ast.Return):
+                return found
+        elif isinstance(statement, (ast.For, ast.While, ast.With, ast.Try)):
+            found += _reachable(statement.body, layer)
+        else:
+            found.append(statement)
+    return found
+
+
+def _gradient_key(node, names: tuple) -> list[str]:
+    """The argument names a ``grads[...]`` subscript can stand for (f-strings match by pattern)."""
+    import ast
+
+    if not (isinstance(node, ast.Subscript) and (
+            (isinstance(node.value, ast.Name) and node.value.id == "grads")
+            or (isinstance(node.value, ast.Attribute) and node.value.attr == "grads"))):
+        return []
+    key = node.slice
+    if isinstance(key, ast.Constant) and isinstance(key.value, str):
+        return [key.value] if key.value in names else []
+    if isinstance(key, ast.JoinedStr):
+        pattern = "".join(re.escape(part.value) if isinstance(part, ast.Constant) else ".+"
+                          for part in key.values)
+        return [name for name in names if re.fullmatch(pattern, name)]
+    return []
+
+
+def _keys(node, inputs: tuple, patterned: tuple) -> list[str]:
+    """:func:`_gradient_key`, f-string keys matched against ``patterned`` names only."""
+    import ast
+
+    names = patterned if isinstance(getattr(node, "slice", None), ast.JoinedStr) else inputs
+    return _gradient_key(node, names)
+
+
+def term_lines(function, inputs: tuple, forward_arg: str, layer, returns: bool,
+               loss: bool = False) -> dict:
+    """``{argument: [line, ...]}``: the lines of ``function`` that write each gradient.
+
+    Line numbers count from the first line ``literalinclude``'s ``:pyobject:``
+    shows (the decorator or ``def``). A parameter's gradient is written where
+    ``grads["W"]`` (or a name bound to it) is assigned or passed as ``out=``;
+    the input's, for a backward method (``returns``), by its ``return`` and
+    the assignments of the name it returns. Branches on the layer's own
+    settings (``if self.layout == "rows"``) are followed for this layer only.
+    """
+    import ast
+    import textwrap
+
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
+    except (OSError, TypeError, SyntaxError):
+        return {}
+    definition = tree.body[0]
+    if not isinstance(definition, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return {}
+    first = min([definition.lineno] + [d.lineno for d in definition.decorator_list])
+    statements = _reachable(definition.body, layer)
+    aliases, returned, lines = {}, {}, {}
+
+    def add(name, statement):
+        lines.setdefault(name, []).extend(range(statement.lineno - first + 1,
+                                                statement.end_lineno - first + 2))
+
+    for statement in statements:            # names bound to a gradient: dW = grads["W"]
+        if isinstance(statement, ast.Assign) and len(statement.targets) == 1 \
+                and isinstance(statement.targets[0], ast.Name):
+            for name in _gradient_key(statement.value, inputs):
+                aliases[statement.targets[0].id] = name
+        if returns and isinstance(statement, ast.Return) and statement.value is not None:
+            value = statement.value
+            if isinstance(value, ast.IfExp):
+                value = value.body
+            if isinstance(value, ast.Tuple) and value.elts:     # (value, grad) of a loss
+                value = value.elts[-1]
+            if isinstance(value, ast.Name):
+                returned[value.id] = forward_arg
+    # A name some ``grads["Wo"]`` spells out is not also one of ``grads[f"W{name}"]``'s.
+    spelled = {name for statement in statements for node in ast.walk(statement)
+               if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant)
+               for name in _gradient_key(node, inputs)}
+    patterned = tuple(name for name in inputs if name not in spelled)
+    for statement in statements:
+        written = set()
+        targets = []
+        if isinstance(statement, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+            targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+        for target in targets:
+            for node in ast.walk(target):
+                written.update(_keys(node, inputs, patterned))
+            base = target.value if isinstance(target, ast.Subscript) else target
+            if isinstance(base, ast.Name):
+                written.update(n for n in (aliases.get(base.id), returned.get(base.id)) if n)
+            # A loss keeps its gradient in self._grad; forward scales it by 1/N.
+            if loss and ((isinstance(base, ast.Name) and base.id == "grad")
+                         or (isinstance(base, ast.Attribute) and base.attr == "_grad")):
+                written.add(forward_arg)
+        for node in ast.walk(statement):
+            if isinstance(node, ast.Call):
+                for keyword in node.keywords:
+                    if keyword.arg == "out":
+                        written.update(_keys(keyword.value, inputs, patterned))
+                        if isinstance(keyword.value, ast.Name) and keyword.value.id in aliases:
+                            written.add(aliases[keyword.value.id])
+                # np.add.at(dW, ...): accumulates into its first argument.
+                if isinstance(node.func, ast.Attribute) and node.func.attr == "at" \
+                        and node.args and isinstance(node.args[0], ast.Name) \
+                        and node.args[0].id in aliases:
+                    written.add(aliases[node.args[0].id])
+        if returns and isinstance(statement, ast.Return) and statement.value is not None \
+                and forward_arg in inputs:
+            written.add(forward_arg)
+        if isinstance(statement, ast.Assign) and len(statement.targets) == 1 \
+                and isinstance(statement.targets[0], ast.Name) \
+                and statement.targets[0].id in aliases:
+            written.discard(aliases[statement.targets[0].id])   # the binding itself
+        for name in written:
+            add(name, statement)
+    return {name: sorted(set(found)) for name, found in lines.items()}
+
+
+def _emphasis(terms) -> str:
+    if not terms:
+        return ""
+    numbers = sorted({line for found in terms["lines"].values() for line in found})
+    return f":emphasize-lines: {','.join(map(str, numbers))}\n" if numbers else ""
+
+
+def _line_list(numbers: list[int]) -> str:
+    text = ", ".join(map(str, numbers))
+    return ("line " if len(numbers) == 1 else "lines ") + text
+
+
+def _legend(terms) -> str:
+    """Below the code: which highlighted lines compute which term of the stated VJP."""
+    if not terms or not terms["lines"]:
+        return ""
+    names = sorted((name for name in terms["order"] if name in terms["lines"]),
+                   key=lambda name: terms["lines"][name])      # in reading order
+    items = [f"- {_line_list(terms['lines'][name])}: {terms['latex'][name]}" for name in names]
+    return ("\n\nThe highlighted lines compute, or contribute to, these terms of the "
+            "stated VJP above:\n\n" + "\n".join(items))
 
 
 #: Helpers that guard inputs (shapes, finiteness) or word error messages and
@@ -168,7 +347,7 @@ def _called_helpers(function) -> list:
     return found
 
 
-def code_sections(cls: type, page_dir: Path) -> str:
+def code_sections(cls: type, page_dir: Path, d=None) -> str:
     """The forward and backward code of ``cls``, and every netlib helper they call.
 
     Each method or function is included once, from its own file, so that the
@@ -177,6 +356,8 @@ def code_sections(cls: type, page_dir: Path) -> str:
     code the reader cannot see.
     """
     seen, blocks = set(), []
+    legend = _term_latex(d) if d is not None else None
+    layer = _sample_layer(d) if d is not None else None
     queue = [defining_class(cls, names) for names in (FORWARD_METHODS, BACKWARD_METHODS)]
     if queue[0][1] == "_value_and_grad":
         # A loss: the base class's forward applies the 1/N of the mean and
@@ -189,8 +370,13 @@ def code_sections(cls: type, page_dir: Path) -> str:
         seen.add(found)
         if isinstance(found[0], type):
             klass, name = found
-            blocks.append(literalinclude(klass, name, page_dir))
             callee = getattr(klass, name)
+            terms = None
+            if legend is not None:
+                terms = {**legend, "lines": term_lines(
+                    callee, d.inputs, d.forward_arg, layer, name in BACKWARD_METHODS,
+                    loss=d.kind == "loss")}
+            blocks.append(literalinclude(klass, name, page_dir, terms))
         else:
             callee = found[1]
             blocks.append(include_function(callee, page_dir))
@@ -207,6 +393,33 @@ def code_sections(cls: type, page_dir: Path) -> str:
                     and not target.__module__.startswith(SKIPPED_HELPERS):
                 queue.append((None, target))
     return "\n\n".join(blocks)
+
+
+def _term_latex(d) -> dict:
+    """``{"order": arguments, "latex": {argument: "$dL/dA = ...$"}}`` from the stated VJPs.
+
+    The formula is the printer's rendering of the checked expression (as in
+    the page's stated section); a long one is named by its gradient only.
+    """
+    from sitekit import LayerPage
+
+    from derivations.latex import latex_stated
+
+    page = LayerPage(d.name)
+    shown = {}
+    for wrt in d.inputs:
+        gradient = rf"\partial L / \partial {page.symbol(wrt)}"
+        formula = latex_stated(d, wrt)
+        shown[wrt] = (f"${gradient} = {formula}$" if len(formula) <= 60
+                      else f"${gradient}$")
+    return {"order": list(d.inputs), "latex": shown}
+
+
+def _sample_layer(d):
+    """The entry's netlib layer, built at its first shape set (for its settings)."""
+    import numpy as np
+
+    return d.build(d.sample(np.random.default_rng(0), d.shape_sets[0]))
 
 
 def include_function(function, page_dir: Path) -> str:
@@ -281,7 +494,7 @@ def render_layer_page(d, template: Template, page_dir: Path, sections: dict) -> 
         kind=d.kind,
         class_path=f"{d.netlib_class.__module__}.{d.netlib_class.__qualname__}",
         definition=wrap_definition(latex_definition(d)),
-        code=code_sections(d.netlib_class, page_dir),
+        code=code_sections(d.netlib_class, page_dir, d),
         notes=notes,
         **sections,
     )
@@ -408,21 +621,9 @@ def registry_results(app, names: list[str], page_dir: Path) -> dict:
                         f"reused from {path}")
             return stored["entries"]
     started = time.perf_counter()
-    workers = max(1, min(len(names), os.cpu_count() or 1, 2))
-    work = functools.partial(_entry_work, page_dir=str(page_dir))
-    results = {}
-    if workers > 1:
-        context = multiprocessing.get_context("fork")
-        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
-            futures = {pool.submit(work, name): name for name in names}
-            for future in concurrent.futures.as_completed(futures):
-                results[futures[future]] = future.result()
-                logger.info(f"netlib_site: checked {futures[future]} "
-                            f"({len(results)}/{len(names)}, "
-                            f"{time.perf_counter() - started:.0f} s)")
-        results = {name: results[name] for name in names}     # registry order
-    else:
-        results = {name: work(name) for name in names}
+    results = dict(zip(names, in_workers(
+        [functools.partial(_entry_work, name, page_dir=str(page_dir)) for name in names],
+        names), strict=True))
     failures = [f"{name} d/d{row['wrt']} ({row['check']}) at {row['shapes']}:\n"
                 f"{row['message']}" for name, result in results.items()
                 for row in result["rows"] if not row["passed"]]
@@ -442,6 +643,70 @@ def registry_results(app, names: list[str], page_dir: Path) -> dict:
     return results
 
 
+def in_workers(tasks: list, labels: list[str]) -> list:
+    """The results of ``tasks`` (picklable callables), two at a time, in their order."""
+    started = time.perf_counter()
+    workers = max(1, min(len(tasks), os.cpu_count() or 1, 2))
+    if workers == 1:
+        return [task() for task in tasks]
+    results = {}
+    context = multiprocessing.get_context("fork")
+    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
+        futures = {pool.submit(task): index for index, task in enumerate(tasks)}
+        for future in concurrent.futures.as_completed(futures):
+            results[futures[future]] = future.result()
+            logger.info(f"netlib_site: done {labels[futures[future]]} "
+                        f"({len(results)}/{len(tasks)}, "
+                        f"{time.perf_counter() - started:.0f} s)")
+    return [results[index] for index in range(len(tasks))]
+
+
+# -- the identities page -------------------------------------------------------
+IDENTITY_RESULTS_FILE = "netlib-identity-results.json"
+IDENTITY_DIR = Path("reference") / "_identities"
+
+
+def generate_identity_pages(app) -> None:
+    """Check every reference identity and write the identities page's include files.
+
+    Only for a site that has the page (the broken-formula test builds one
+    without it). Results are reused while the source digest is unchanged.
+    """
+    if not (Path(app.srcdir) / "reference" / "identities.md").exists():
+        return
+    import identities_page
+
+    cache = Path(app.config.nb_execution_cache_path)
+    path = cache / IDENTITY_RESULTS_FILE
+    digest = source_digest()
+    stored = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    if stored.get("digest") == digest:
+        logger.info(f"netlib_site: identity checks of this source reused from {path}")
+        results, errata = stored["identities"], stored["errata"]
+    else:
+        from derivations.matrix_calculus.identities import IDENTITIES
+
+        started = time.perf_counter()
+        tasks = [functools.partial(identities_page.identity_work, index)
+                 for index in range(len(IDENTITIES))] + [identities_page.errata_work]
+        labels = [f"identity {i.expression} by {i.wrt}" for i in IDENTITIES] + ["errata"]
+        *results, errata = in_workers(tasks, labels)
+        logger.info(f"netlib_site: {len(results)} identities checked in "
+                    f"{time.perf_counter() - started:.1f} s")
+    problems = identities_page.failures(results, errata)
+    if problems:
+        path.unlink(missing_ok=True)
+        raise RegistryCheckFailed("the identities page is not built:\n" + "\n".join(problems))
+    if stored.get("digest") != digest:
+        cache.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(json.dumps({"digest": digest, "identities": results,
+                                         "errata": errata}, indent=1), encoding="utf-8")
+        temporary.replace(path)
+    identities_page.write_pages(Path(app.srcdir) / IDENTITY_DIR, results, errata,
+                                write_if_changed)
+
+
 def outdated_pages(app, env, added, changed, removed):
     """Every page, when the library changed: its executed output may differ."""
     if getattr(app, "netlib_sources_changed", False):
@@ -454,5 +719,6 @@ def setup(app):
     # After MyST-NB's own config-inited handler has set the cache path.
     app.connect("config-inited", invalidate_stale_cache, priority=900)
     app.connect("builder-inited", generate_layer_pages)
+    app.connect("builder-inited", generate_identity_pages)
     app.connect("env-get-outdated", outdated_pages)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}

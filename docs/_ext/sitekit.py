@@ -435,7 +435,8 @@ class LayerPage:
         d = self.d
         rows = [[f"${'L' if d.kind == 'loss' else 'Y'}$", "output",
                  "the loss, a number" if d.kind == "loss"
-                 else "the layer's output; $y = \\operatorname{vec} Y$ flattened row by row"]]
+                 else f"the layer's {_glossary('output', 'x-y')}; $y = \\operatorname{{vec}} Y$ "
+                 f"{_glossary('flattened row by row', 'vec')}"]]
         seen = set()
         for atom in self._atoms():
             text = latex(atom)
@@ -445,12 +446,12 @@ class LayerPage:
                 seen.add(text)
                 shape = _shape_latex(atom)
                 if atom.name == "G":
-                    meaning = ("upstream gradient $\\partial L/\\partial Y$, the shape of the "
-                               "output")
+                    meaning = (_glossary("upstream gradient", "upstream-gradient")
+                               + " $\\partial L/\\partial Y$, the shape of the output")
                 elif atom.name == d.forward_arg:
-                    meaning = "input (`x` in netlib)"
+                    meaning = _glossary("input", "x-y") + " (`x` in netlib)"
                 elif atom.name in d.inputs:
-                    meaning = f"parameter (`{atom.name}` in netlib)"
+                    meaning = _glossary("parameter", "parameters") + f" (`{atom.name}` in netlib)"
                 elif atom.name in d.constants:
                     meaning = f"constant, not differentiated (`{atom.name}`: the targets)"
                 else:
@@ -478,13 +479,15 @@ class LayerPage:
                 shape = _shape_latex(atom) if kind in ("Quantity", "Backward") else ""
                 rows.append([f"${text}$", shape, meaning])
         stated = " ".join(self.d.stated_text(wrt) for wrt in d.inputs)
-        notation = [(r"\odot", r"\odot", "elementwise (Hadamard) product"),
-                    (r"^\top", r"A^\top", "transpose"),
-                    (r"\mathbf{1}", r"\mathbf 1", "a column of ones (sums rows or columns)")]
+        notation = [(r"\odot", r"\odot", _glossary("elementwise (Hadamard) product", "hadamard")),
+                    (r"^\top", r"A^\top", _glossary("transpose", "transpose")),
+                    (r"\mathbf{1}", r"\mathbf 1",
+                     _glossary("a column of ones", "ones") + " (sums rows or columns)")]
         rows += [[f"${shown}$", "", meaning] for marker, shown, meaning in notation
                  if marker in stated and marker not in seen]
-        rows.append([r"$J_A$", "", "Jacobian $\\partial \\operatorname{vec} y / "
-                     "\\partial \\operatorname{vec} A$, one row per output entry"])
+        rows.append([r"$J_A$", "", _glossary("Jacobian", "jacobian")
+                     + " $\\partial \\operatorname{vec} y / \\partial \\operatorname{vec} A$, "
+                     "one row per output entry"])
         return ("Every symbol of the formulas above; the general conventions are in "
                 "{doc}`../conventions`.\n\n"
                 + markdown_table(["symbol", "shape", "meaning"], rows))
@@ -527,6 +530,11 @@ class LayerPage:
                 "against the tolerance the checker derives from the step size.\n\n"
                 + markdown_table(["check", "w.r.t.", "shapes", "error", "tolerance",
                                    "units", "result"], table))
+
+
+def _glossary(text: str, entry: str) -> str:
+    """``text`` linked to its entry in the glossary (docs/conventions.md, ``glossary-<entry>``)."""
+    return f"{{ref}}`{text} <glossary-{entry}>`"
 
 
 def _shape_latex(atom) -> str:
@@ -603,20 +611,22 @@ def slipped_summary(results) -> None:
 
 
 # -- pictures ----------------------------------------------------------------------
-def _product_row(ax, y: float, terms, unit: float = 0.32) -> None:
+def _product_row(ax, y: float, terms, unit: float = 0.32) -> dict:
     """Draw ``A · B = C`` as boxes sized by their shapes, left to right from x = 0.
 
-    ``terms`` is a list of ``(label, rows, cols, colour)`` and operator strings.
+    ``terms`` is a list of ``(key, label, rows, cols, colour)`` and operator
+    strings. Returns ``{key: (left, bottom, width, height)}`` of the boxes,
+    for the arrows between rows.
     """
     from matplotlib.patches import Rectangle
 
-    x = 0.0
+    x, boxes = 0.0, {}
     for term in terms:
         if isinstance(term, str):
             ax.text(x + 0.25, y, term, ha="center", va="center", fontsize=15)
             x += 0.5
             continue
-        label, rows, cols, colour = term
+        key, label, rows, cols, colour = term
         width, height = cols * unit, rows * unit
         ax.add_patch(Rectangle((x, y - height / 2), width, height, facecolor=colour,
                                edgecolor="black", linewidth=1.2, alpha=0.85))
@@ -628,47 +638,76 @@ def _product_row(ax, y: float, terms, unit: float = 0.32) -> None:
                 fontsize=12)
         ax.text(x + width / 2, y - height / 2 - 0.1, f"{rows}×{cols}", ha="center",
                 va="top", fontsize=9, color="#333")
+        boxes[key] = (x, y - height / 2, width, height)
         x += width + 0.15
+    return boxes
+
+
+def _flow_arrow(ax, start, end, label: str, colour: str, bend: float) -> None:
+    """A curved arrow from the bottom of box ``start`` to the top of box ``end``."""
+    tail = (start[0] + start[2] / 2, start[1] - 0.32)
+    head = (end[0] + end[2] / 2, end[1] + end[3] + 0.45)
+    ax.annotate("", xy=head, xytext=tail, arrowprops={
+        "arrowstyle": "-|>", "color": colour, "lw": 1.4, "shrinkA": 0, "shrinkB": 0,
+        "connectionstyle": f"arc3,rad={bend}"})
+    # The label sits by the arrow's tail, under the box it starts from.
+    ax.text(tail[0] + 0.08, tail[1] - 0.05, label, color=colour, fontsize=9, ha="left",
+            va="top", bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.5,
+                            "alpha": 0.85})
 
 
 def dense_shape_diagram(N: int = 2, n_in: int = 3, n_out: int = 4):
     """The dense layer's forward and backward products in both layouts, boxes to scale.
 
     Each box has a cell per entry, so a transpose is visibly a turned box and a
-    product fits only where the inner sizes meet. Returns the figure.
+    product fits only where the inner sizes meet. Arrows show where each
+    factor of the backward products comes from: ``G`` arrives in ``Y``'s
+    shape from the layer above, ``Wᵀ`` and ``Xᵀ`` are the forward factors
+    turned. Returns the figure.
     """
     import matplotlib.pyplot as plt
 
     blue, orange, green, grey = "#4c72b0", "#dd8452", "#55a868", "#8172b3"
+    T = "^\\top"
     rows_layout = [
-        ("forward", [("$X$", N, n_in, blue), "·", ("$W$", n_in, n_out, orange), "=",
-                     ("$Y$", N, n_out, green)]),
-        ("input gradient", [("$G$", N, n_out, grey), "·", ("$W^\\top$", n_out, n_in, orange),
-                            "=", ("$\\partial L/\\partial X$", N, n_in, blue)]),
-        ("weight gradient", [("$X^\\top$", n_in, N, blue), "·", ("$G$", N, n_out, grey), "=",
-                             ("$\\partial L/\\partial W$", n_in, n_out, orange)]),
+        ("forward", [("X", "$X$", N, n_in, blue), "·", ("W", "$W$", n_in, n_out, orange), "=",
+                     ("Y", "$Y$", N, n_out, green)]),
+        ("input gradient", [("G1", "$G$", N, n_out, grey), "·",
+                            ("WT", f"$W{T}$", n_out, n_in, orange), "=",
+                            ("dX", "$\\partial L/\\partial X$", N, n_in, blue)]),
+        ("weight gradient", [("XT", f"$X{T}$", n_in, N, blue), "·", ("G2", "$G$", N, n_out, grey),
+                             "=", ("dW", "$\\partial L/\\partial W$", n_in, n_out, orange)]),
     ]
     columns_layout = [
-        ("forward", [("$W$", n_out, n_in, orange), "·", ("$X$", n_in, N, blue), "=",
-                     ("$Y$", n_out, N, green)]),
-        ("input gradient", [("$W^\\top$", n_in, n_out, orange), "·", ("$G$", n_out, N, grey),
-                            "=", ("$\\partial L/\\partial X$", n_in, N, blue)]),
-        ("weight gradient", [("$G$", n_out, N, grey), "·", ("$X^\\top$", N, n_in, blue), "=",
-                             ("$\\partial L/\\partial W$", n_out, n_in, orange)]),
+        ("forward", [("W", "$W$", n_out, n_in, orange), "·", ("X", "$X$", n_in, N, blue), "=",
+                     ("Y", "$Y$", n_out, N, green)]),
+        ("input gradient", [("WT", f"$W{T}$", n_in, n_out, orange), "·",
+                            ("G1", "$G$", n_out, N, grey), "=",
+                            ("dX", "$\\partial L/\\partial X$", n_in, N, blue)]),
+        ("weight gradient", [("G2", "$G$", n_out, N, grey), "·", ("XT", f"$X{T}$", N, n_in, blue),
+                             "=", ("dW", "$\\partial L/\\partial W$", n_out, n_in, orange)]),
     ]
-    fig, axes = plt.subplots(3, 2, figsize=(10, 6.6))
-    for column, (title, layout) in enumerate(
-            ((f"row layout: $X$ is ({N}, {n_in}), $W$ is ({n_in}, {n_out})", rows_layout),
-             (f"column layout: $X$ is ({n_in}, {N}), $W$ is ({n_out}, {n_in})",
-              columns_layout))):
+    gap = 3.1                                # vertical distance between the rows
+    fig, axes = plt.subplots(1, 2, figsize=(11, 8.4))
+    for ax, (title, layout, bend) in zip(axes, (
+            (f"row layout: $X$ is ({N}, {n_in}), $W$ is ({n_in}, {n_out})", rows_layout, 0.35),
+            (f"column layout: $X$ is ({n_in}, {N}), $W$ is ({n_out}, {n_in})",
+             columns_layout, 0.0)), strict=True):
+        boxes = {}
         for row, (name, terms) in enumerate(layout):
-            ax = axes[row, column]
-            _product_row(ax, 0.0, terms)
-            ax.set_xlim(-0.1, 5.6)
-            ax.set_ylim(-1.05, 1.05)
-            ax.set_aspect("equal")
-            ax.axis("off")
-            ax.set_title(f"{title}\n{name}" if row == 0 else name, fontsize=11, loc="left")
+            y = -row * gap
+            boxes.update(_product_row(ax, y, terms))
+            ax.text(-0.1, y + 1.25, name, fontsize=11, ha="left", va="bottom",
+                    fontweight="bold")
+        _flow_arrow(ax, boxes["Y"], boxes["G1"], "$G = \\partial L/\\partial Y$ comes\n"
+                    "back in $Y$'s shape", grey, -0.2)
+        _flow_arrow(ax, boxes["W"], boxes["WT"], "transpose", orange, 0.0)
+        _flow_arrow(ax, boxes["X"], boxes["XT"], "transpose", blue, bend)
+        ax.set_title(title, fontsize=11, loc="left")
+        ax.set_xlim(-0.6, 5.8)
+        ax.set_ylim(-2 * gap - 1.2, 1.7)
+        ax.set_aspect("equal")
+        ax.axis("off")
     fig.tight_layout()
     return fig
 
