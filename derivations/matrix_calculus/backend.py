@@ -194,6 +194,8 @@ class NumpyBackend:
             return None if out is None else self._array(out)
 
         arrays = {n: self._array(v) for n, v in values.items()}
+        # u is random (drawn by rand.Random), passed in so that both backends
+        # use the same one; it is never all ones.
         with np.errstate(all="ignore"):
             report = self._check(forward, vjp, arrays, wrt=[wrt], rng=0, mode="full",
                                  upstream=self._array(u))
