@@ -39,7 +39,7 @@
       this.listeners = new Set();
       this.worker = null;
       this.state = { stage: "idle" };
-      this.pending = null;   // {id, question, resolve, reject, timer, began}
+      this.pending = null;   // {id, question, resolve, reject, timer}
       this.nextId = 0;
       this.timeoutSeconds = TIMEOUT_SECONDS;   // the browser test shortens it
     }
@@ -56,7 +56,6 @@
 
     start() {
       if (this.worker) return;
-      this.opened = performance.now();
       this.worker = new Worker(new URL("worker.js", SCRIPT), { type: "module" });
       this.worker.onmessage = (event) => this.receive(event.data);
       this.worker.onerror = (event) => {
@@ -99,12 +98,13 @@
     startClock() {
       const pending = this.pending;
       if (!pending || pending.timer || this.state.stage !== "ready") return;
-      pending.began = performance.now();
       const limit = this.timeoutSeconds;
       pending.timer = setTimeout(() => this.stop(`no answer within ${limit} s`), limit * 1000);
     }
 
     ask(question) {
+      // Python that could not start (files missing, an old browser) will not answer.
+      if (this.state.stage === "broken") return Promise.reject(new Error(this.state.message));
       if (this.pending) this.stop("stopped for a new question");
       this.start();
       return new Promise((resolve, reject) => {
@@ -211,6 +211,14 @@
     } else {
       box.append(element("p", { class: "ask-unconfirmed",
         text: `no closed form confirmed: ${payload.reason || "see the checks below"}` }));
+      if (payload.elementwise) {
+        // What the command prints instead: the result entry by entry, at small sizes.
+        const sizes = Object.entries(payload.elementwise_sizes)
+          .map(([name, [r, c]]) => `${name}: ${r}×${c}`).join(", ");
+        box.append(element("pre", { class: "ask-elementwise", text:
+          `elementwise result at ${sizes}:\n` +
+          payload.elementwise.map((row) => "  " + row.join("  |  ")).join("\n") }));
+      }
     }
     const shapes = Object.entries(payload.shapes).map(([k, v]) => `${k}: ${v}`).join(", ");
     lines.unshift(["shapes", shapes]);
@@ -221,9 +229,11 @@
     box.append(table);
     // The rows as the command prints them (worker.js calls the command's printer).
     const checks = [...payload.checks, ...(payload.jacobian ? payload.jacobian.checks : [])];
-    box.append(element("p", { class: "ask-checks-title", text:
-      `${checks.filter((c) => c.passed).length} of ${checks.length} checks passed:` }));
-    box.append(checkRows(payload.check_lines));
+    if (checks.length) {
+      box.append(element("p", { class: "ask-checks-title", text:
+        `${checks.filter((c) => c.passed).length} of ${checks.length} checks passed:` }));
+      box.append(checkRows(payload.check_lines));
+    }
     const where = versions ? ` (Python ${versions.python}, SymPy ${versions.sympy})` : "";
     box.append(element("p", { class: "ask-time",
       text: `Answered and checked in ${seconds.toFixed(1)} s in this browser${where}.` }));

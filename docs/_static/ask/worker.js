@@ -15,7 +15,6 @@
 //               {type: "answer", id, payload, seconds}   payload: derive's --json
 //               {type: "failed", id?, message}           (a bug, not bad input)
 // A module worker: Pyodide's loader refuses classic workers.
-import { loadPyodide } from "./pyodide/pyodide.mjs";
 
 const INDEX = new URL("./pyodide/", import.meta.url).href;
 const started = performance.now();
@@ -82,14 +81,18 @@ let ask = null;
 
 async function boot() {
   post({ type: "progress", stage: "runtime", seconds: seconds(started) });
-  // Our lock, fetched by us with revalidation (the wheels it names carry a
-  // content hash in their names, so only this small file can go stale).
+  // Our lock, fetched by us with revalidation: it names each wheel with its
+  // sha256, which the browser checks as Pyodide fetches the wheel. (The
+  // engine's wheel has a hash of its sources in its name, so a rebuilt site
+  // never meets a stale cached copy; SymPy's changes only with Pyodide.)
   const response = await fetch(INDEX + "pyodide-lock.json", { cache: "no-cache" });
   if (!response.ok) {
     throw new Error("this site was built without the in-browser Python " +
       "(_static/ask/pyodide/ is missing): build it with make docs");
   }
   const lock = await response.json();
+  // Imported only now, so that a site without the files gets the message above.
+  const { loadPyodide } = await import("./pyodide/pyodide.mjs");
   // packageBaseUrl is also where Pyodide would look for a package its lock
   // does not name (its cdnUrl): here, not a CDN.
   const pyodide = await loadPyodide({
