@@ -31,10 +31,11 @@ is kept low with tiny shapes (two or three positions, widths 2-3); the exact
 check's residuals are rational functions of the exponentials, which
 :mod:`derivations.verify.zero` proves zero by evaluation. Every shape set has
 :math:`d_h \ge 2`, so that the scale :math:`1/\sqrt{d_h}` is never 1 (the
-causal entry's VJPs are the same expressions, built by :func:`stated_vjps`). There is no key bias :math:`b_k`: it would shift each
-row of :math:`S` by a constant, which softmax ignores, so its gradient would
-be identically zero (netlib leaves it out, as
-the numeric check of a zero gradient would only compare rounding errors).
+causal entry's VJPs are the same expressions, built by :func:`stated_vjps`).
+There is no key bias :math:`b_k`: it would shift each row of :math:`S` by a
+constant, which softmax ignores, so its gradient would be identically zero
+(netlib leaves it out, as the numeric check of a zero gradient would only
+compare rounding errors).
 """
 
 from __future__ import annotations
