@@ -600,7 +600,7 @@ def _entry_work(name: str, page_dir: str) -> dict:
         "derivation_section": page.derivation_text(),
         "jacobian_section": page.jacobians_text(image, f"{IMAGE_DIR}/{name}.png"),
         "stated_section": page.stated_text(),
-        "checks_section": page.checks_text([Row(**row) for row in rows],
+        "checks_section": page.checks_text([Row.of(row) for row in rows],
                                            _finite_difference_margins(d)),
         "symbols_section": page.symbols_text(),
     }

@@ -47,6 +47,18 @@ class Row:
     max_rel_error: float | None
     seconds: float
     message: str
+    tolerance: float | None = None     # the row's own, where its check states one
+
+    @classmethod
+    def of(cls, row: dict) -> Row:
+        """The row from ``CheckRow.as_dict``, keeping the fields the pages show.
+
+        ``as_dict`` may carry more keys (a margin, a hint) than the tables
+        read, and has ``tolerance`` only where the check states one.
+        """
+        from dataclasses import fields
+
+        return cls(**{f.name: row[f.name] for f in fields(cls) if f.name in row})
 
 
 def check_results(name: str) -> list[Row]:
@@ -58,7 +70,7 @@ def check_results(name: str) -> list[Row]:
     if name not in entries:
         raise CheckFailed(f"no check results for {name!r} in {RESULTS} "
                           f"(has {sorted(entries)})")
-    return [Row(**row) for row in entries[name]["rows"]]
+    return [Row.of(row) for row in entries[name]["rows"]]
 
 
 def _registry():
@@ -499,7 +511,8 @@ class LayerPage:
         ``tolerances`` maps ``(wrt, shapes)`` of a finite-difference row to
         ``(error, tolerance)``, both absolute at the worst entry (from the
         same checker's report); the other numeric rows are relative errors
-        against :data:`derivations.verify.rows.NUMERIC_RTOL`.
+        against the row's own tolerance, or
+        :data:`derivations.verify.rows.NUMERIC_RTOL` where it states none.
         """
         from derivations.verify.rows import NUMERIC_RTOL
 
@@ -513,7 +526,8 @@ class LayerPage:
                 error, tolerance = _error(abs_error), f"{abs_tolerance:.1e}"
                 units = "absolute"
             else:
-                error, tolerance = _error(row.max_rel_error), f"{NUMERIC_RTOL:.0e}"
+                stated = NUMERIC_RTOL if row.tolerance is None else row.tolerance
+                error, tolerance = _error(row.max_rel_error), f"{stated:.0e}"
                 units = "relative"
             table.append([row.check, "output" if row.wrt is None else f"`{row.wrt}`",
                           row.shapes, error, tolerance, units, _mark(row.passed)])
