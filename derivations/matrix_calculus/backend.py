@@ -137,7 +137,7 @@ def central_differences(forward, x: Mat, analytic: Mat | None, u: Mat) -> Differ
 
 
 class PythonBackend:
-    """Plain Python floats (:mod:`.pure`) and :func:`central_differences`."""
+    """Plain Python floats (:mod:`~derivations.matrix_calculus.pure`) and :func:`central_differences`."""
 
     name = "python"
     engine = "central differences, plain Python (netlib's rule)"
@@ -157,7 +157,7 @@ class PythonBackend:
 
 
 class NumpyBackend:
-    """numpy (:mod:`.numeric`) and netlib's finite-difference engine."""
+    """numpy (:mod:`~derivations.matrix_calculus.numeric`) and netlib's finite-difference engine."""
 
     name = "numpy"
     engine = "central differences, netlib.gradcheck"
