@@ -137,7 +137,7 @@ def central_differences(forward, x: Mat, analytic: Mat | None, u: Mat) -> Differ
 
 
 class PythonBackend:
-    """Plain Python floats (:mod:`~derivations.matrix_calculus.pure`) and :func:`central_differences`."""
+    """Plain Python floats (:mod:`~derivations.matrix_calculus.pure`), central differences."""
 
     name = "python"
     engine = "central differences, plain Python (netlib's rule)"
