@@ -273,9 +273,18 @@ def check_line(row) -> str:
     return f"  {status} {where}: {measured}"
 
 
-def _print_checks(checks) -> None:
+def check_lines(checks) -> list[str]:
+    """The checks as the text output prints them: :func:`check_line` each, and
+    its hint under it (the browser page prints them with this too)."""
+    lines = []
     for check in checks:
-        print(check_line(check))
+        lines.append(check_line(check))
         if check.hint:
-            print(textwrap.fill(f"hint: {check.hint}", 76, initial_indent="       ",
-                                subsequent_indent="       "))
+            lines += textwrap.wrap(f"hint: {check.hint}", 76, initial_indent="       ",
+                                   subsequent_indent="       ")
+    return lines
+
+
+def _print_checks(checks) -> None:
+    for line in check_lines(checks):
+        print(line)

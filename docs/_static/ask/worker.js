@@ -23,9 +23,7 @@ const seconds = (since) => (performance.now() - since) / 1000;
 // The call into the engine. The question arrives as one JSON string, decoded
 // by Python: user text is data handed to the engine's parser, never code.
 const ASK = `
-import contextlib
 import dataclasses
-import io
 import json
 import math
 
@@ -45,16 +43,13 @@ def ask(question_json):
 
 def check_lines(payload):
     """The checks as the command prints them, by the command's own function."""
-    from derivations.matrix_calculus.cli import _print_checks
+    from derivations.matrix_calculus.cli import check_lines as command_lines
     from derivations.verify.rows import CheckRow
 
     names = {field.name for field in dataclasses.fields(CheckRow)}
     rows = payload["checks"] + ((payload.get("jacobian") or {}).get("checks") or [])
-    printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):
-        _print_checks([CheckRow(**{k: v for k, v in row.items() if k in names})
-                       for row in rows])
-    return printed.getvalue().rstrip("\\n").split("\\n")
+    return command_lines([CheckRow(**{k: v for k, v in row.items() if k in names})
+                          for row in rows])
 
 
 def finite(value):
