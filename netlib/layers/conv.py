@@ -95,27 +95,21 @@ def pad(x: np.ndarray, padding: tuple[int, int]) -> np.ndarray:
 
 
 def im2col(x_pad: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int],
-           out_hw: tuple[int, int], ones: bool = False) -> np.ndarray:
+           out_hw: tuple[int, int]) -> np.ndarray:
     r"""The windows of the padded ``x_pad`` ``(N, C, H_p, W_p)`` as columns ``(N, C*kh*kw, OH*OW)``.
 
     Entry ``[n, (c, u, v), (i, j)]`` (row-major pairs) is
     ``x_pad[n, c, s_h*i + u, s_w*j + v]``: sample ``n``'s :math:`X_\text{col}^\top`,
     one row per window entry :math:`(c, u, v)` - the order of
     ``W.reshape(O, C*kh*kw)``'s columns - and one column per output position.
-    With ``ones``, a last row of ones follows (``C*kh*kw + 1`` rows): the bias's
-    "input", so that one product computes :math:`W_\text{mat} X_\text{col}^\top
-    + b\,\mathbf 1^\top` (and its VJP :math:`\mathbf 1^\top G_\text{mat}` for ``b``).
     """
     (n, c), (kh, kw), (oh, ow) = x_pad.shape[:2], kernel, out_hw
-    cols = np.empty((n, c * kh * kw + ones, oh * ow), dtype=x_pad.dtype)
-    windows = cols[:, :c * kh * kw].reshape(n, c, kh, kw, oh, ow)   # a view of the rows
+    cols = np.empty((n, c, kh, kw, oh, ow), dtype=x_pad.dtype)
     for u in range(kh):
         for v in range(kw):
             # Entry (u, v) of window (i, j) is x_pad[.., s_h*i + u, s_w*j + v].
-            windows[:, :, u, v] = window_offset(x_pad, u, v, out_hw, stride)
-    if ones:
-        cols[:, -1] = 1
-    return cols
+            cols[:, :, u, v] = window_offset(x_pad, u, v, out_hw, stride)
+    return cols.reshape(n, c * kh * kw, oh * ow)
 
 
 def col2im(d_cols: np.ndarray, dx_pad: np.ndarray, kernel: tuple[int, int],
@@ -135,41 +129,31 @@ def col2im(d_cols: np.ndarray, dx_pad: np.ndarray, kernel: tuple[int, int],
             window_offset(dx_pad, u, v, out_hw, stride)[...] += d_windows[:, :, u, v]
 
 
-def conv2d(x_pad: np.ndarray, W: np.ndarray, b: np.ndarray | None, stride: tuple[int, int],
-           y: np.ndarray) -> None:
-    """Forward convolution plus the bias (unless ``b`` is None), into ``y`` ``(N, O, OH, OW)``."""
+def conv2d(x_pad: np.ndarray, W: np.ndarray, stride: tuple[int, int], y: np.ndarray) -> None:
+    """Forward convolution without the bias, written into ``y`` ``(N, O, OH, OW)``."""
     n, o, oh, ow = y.shape
-    W_mat = W.reshape(o, -1)
-    if b is not None:
-        # Y_matᵀ = W_mat X_colᵀ + b 1ᵀ = [W_mat  b] [X_colᵀ; 1ᵀ]: b_o at every position,
-        # added inside the product instead of in a second pass over y.
-        W_mat = np.concatenate([W_mat, b[:, None]], axis=1)
-    cols = im2col(x_pad, W.shape[2:], stride, (oh, ow), ones=b is not None)  # X_colᵀ (; 1ᵀ)
-    # Y_matᵀ per sample n: (O, C*kh*kw) @ (C*kh*kw, OH*OW), so y comes out as
-    # (N, O, OH*OW), already NCHW.
-    np.matmul(W_mat, cols, out=y.reshape(n, o, oh * ow))
+    cols = im2col(x_pad, W.shape[2:], stride, (oh, ow))       # X_colᵀ per sample
+    # Y_matᵀ = W_mat X_colᵀ for every sample n: (O, C*kh*kw) @ (C*kh*kw, OH*OW),
+    # so y comes out as (N, O, OH*OW), already NCHW.
+    np.matmul(W.reshape(o, -1), cols, out=y.reshape(n, o, oh * ow))
 
 
 def conv2d_vjp(g: np.ndarray, x_pad: np.ndarray, W: np.ndarray, stride: tuple[int, int],
-               dWb_t: np.ndarray, dx_pad: np.ndarray | None) -> None:
-    r"""VJPs of :func:`conv2d` for ``g`` ``(N, O, OH, OW)``, added to ``dWb_t``, ``dx_pad``.
+               dW_t: np.ndarray, dx_pad: np.ndarray | None) -> None:
+    r"""VJPs of :func:`conv2d` for upstream ``g`` ``(N, O, OH, OW)``, added to ``dW_t``, ``dx_pad``.
 
     The dense-layer VJPs on each sample's im2col matrix:
     :math:`\partial L/\partial W_\text{mat} \mathrel{+}= G_\text{mat}^\top X_\text{col}`
-    (added to ``dWb_t`` as its transpose, ``(C*kh*kw, O)``, followed by the
-    row :math:`(\partial L/\partial b)^\top \mathrel{+}= \mathbf 1^\top G_\text{mat}`
-    if ``dWb_t`` has one row more) and
+    (added to ``dW_t`` as its transpose, ``(C*kh*kw, O)``) and
     :math:`\partial L/\partial X_\text{col} = G_\text{mat} W_\text{mat}`, which
     col2im adds back where each window entry came from.
     """
     n, o, oh, ow = g.shape
     W_mat, g_mat = W.reshape(o, -1), g.reshape(n, o, oh * ow)  # per sample G_matᵀ
-    with_b = len(dWb_t) > W_mat.shape[1]
-    cols = im2col(x_pad, W.shape[2:], stride, (oh, ow), ones=with_b)  # as in conv2d
-    # ([X_col 1]ᵀ G_mat) = cols g_matᵀ, per sample: (C*kh*kw (+1), OH*OW) @ (OH*OW, O)
-    # sums the positions (i, j) - the row of ones sums g itself, for b -; .sum(axis=0)
-    # sums the samples n.
-    dWb_t += np.matmul(cols, g_mat.transpose(0, 2, 1)).sum(axis=0)
+    cols = im2col(x_pad, W.shape[2:], stride, (oh, ow))       # X_colᵀ, as in conv2d
+    # (G_matᵀ X_col)ᵀ = X_colᵀ G_mat = cols g_matᵀ, per sample: (C*kh*kw, OH*OW) @
+    # (OH*OW, O) sums the positions (i, j); .sum(axis=0) sums the samples n.
+    dW_t += np.matmul(cols, g_mat.transpose(0, 2, 1)).sum(axis=0)
     if dx_pad is not None:
         # (G_mat W_mat)ᵀ = W_matᵀ G_matᵀ per sample: (C*kh*kw, O) @ (O, OH*OW); the
         # output channels o are summed.
@@ -203,8 +187,7 @@ def rot180_kernel(W: np.ndarray) -> np.ndarray:
 SAMPLE_BLOCK_BYTES = 256 * 1024
 
 
-def sample_blocks(n: int, cols_bytes_per_sample: int,
-                  target: int = SAMPLE_BLOCK_BYTES) -> list[slice]:
+def sample_blocks(n: int, cols_bytes_per_sample: int, target: int | None = None) -> list[slice]:
     """Consecutive slices of the batch, each of about ``target`` bytes (default: of im2col).
 
     Speed only (the result does not depend on it): a block's im2col matrix is
@@ -212,6 +195,7 @@ def sample_blocks(n: int, cols_bytes_per_sample: int,
     section "speed" of ``netlib/layers/conv.py``; max pooling blocks its
     input the same way).
     """
+    target = SAMPLE_BLOCK_BYTES if target is None else target     # read at each call
     size = max(1, target // max(1, cols_bytes_per_sample))
     return [slice(start, min(start + size, n)) for start in range(0, n, size)]
 
@@ -316,7 +300,9 @@ class Conv2D(Layer):
         self._x_shape = x.shape
         y = np.empty((n, self.out_channels, *out_hw), dtype=x.dtype)
         for block in self._blocks(self.in_channels, out_hw, n):   # see "speed" above
-            conv2d(self._x_pad[block], W, b, self.stride, y[block])   # + b_o inside
+            conv2d(self._x_pad[block], W, self.stride, y[block])
+        if b is not None:
+            y += b[:, None, None]                                # + b_o at every position
         return y
 
     def _blocks(self, channels, out_hw, n):
@@ -333,15 +319,14 @@ class Conv2D(Layer):
         # below; otherwise col2im in conv2d_vjp adds dX_col back window by window.
         as_correlation = self.stride == (1, 1) and ph < kh and pw < kw
         by_col2im = self.input_gradient and not as_correlation
-        # (dL/dW_mat)ᵀ, then (dL/db)ᵀ as its last row if there is a bias.
-        dWb_t = np.zeros((W[0].size + ("b" in self.grads), self.out_channels), dtype=W.dtype)
+        dW_t = np.zeros((W[0].size, self.out_channels), dtype=W.dtype)   # (dL/dW_mat)ᵀ
         dx_pad = np.zeros_like(self._x_pad) if by_col2im else None
         for block in self._blocks(self.in_channels, g.shape[2:], g.shape[0]):  # see "speed"
-            conv2d_vjp(g[block], self._x_pad[block], W, self.stride, dWb_t,
+            conv2d_vjp(g[block], self._x_pad[block], W, self.stride, dW_t,
                        dx_pad[block] if by_col2im else None)
-        self.grads["W"][...] = dWb_t[:W[0].size].T.reshape(W.shape)
+        self.grads["W"][...] = dW_t.T.reshape(W.shape)
         if "b" in self.grads:
-            self.grads["b"][...] = dWb_t[-1]       # b_o is used at every position: Σ_{n,i,j} g
+            self.grads["b"][...] = g.sum(axis=(0, 2, 3))        # b_o is used at every position
         if not self.input_gradient:            # the data's gradient: nobody needs it
             return None
         if by_col2im:
@@ -351,5 +336,5 @@ class Conv2D(Layer):
         g_pad, W_rot = pad(g, (kh - 1 - ph, kw - 1 - pw)), rot180_kernel(W)
         dx = np.empty(self._x_shape, dtype=g.dtype)
         for block in self._blocks(self.out_channels, (h, w), g.shape[0]):   # see "speed"
-            conv2d(g_pad[block], W_rot, None, (1, 1), dx[block])
+            conv2d(g_pad[block], W_rot, (1, 1), dx[block])
         return dx

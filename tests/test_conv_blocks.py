@@ -1,11 +1,12 @@
-"""Conv2D's bias inside the matrix product, checked against its definition.
+"""Conv2D's blocks of samples, checked against the definition.
 
-``Conv2D`` appends a row of ones to each block's im2col matrix so that one
-product computes ``W_mat X_colᵀ + b 1ᵀ`` and, in the backward pass, the row
-``1ᵀ G_mat`` (``dL/db``) beside ``dL/dW_mat``. Here: against loops over every
-output entry (float32 and float64, with and without a bias, one sample per
-block and all in one), by finite differences, and a bias gradient read from
-the wrong row of that product is caught.
+``Conv2D`` builds and multiplies the im2col matrices of a few samples at a
+time (a speed measure, ``SAMPLE_BLOCK_BYTES``) and adds each block's share
+of ``dL/dW`` to one accumulator. The result must not depend on the blocks:
+checked against loops over every output entry (float32 and float64, with and
+without a bias, stride 1 and 2, one sample per block and all in one), by
+finite differences, and a kernel gradient that keeps only the last block's
+share is caught.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def conv_by_loops(x, W, b, stride, padding, g):
 @pytest.mark.parametrize("bias", [True, False])
 @pytest.mark.parametrize("dtype, tolerance", [(np.float64, 1e-12), (np.float32, 1e-5)])
 @pytest.mark.parametrize("stride, padding", [((1, 1), (1, 1)), ((2, 1), (1, 0))])
-def test_bias_in_the_product_gives_the_loop_result(monkeypatch, block_bytes, bias, dtype,
+def test_blocks_of_samples_give_the_loop_result(monkeypatch, block_bytes, bias, dtype,
                                                    tolerance, stride, padding):
     monkeypatch.setattr(conv, "SAMPLE_BLOCK_BYTES", block_bytes)
     rng = np.random.default_rng(7)
@@ -49,6 +50,7 @@ def test_bias_in_the_product_gives_the_loop_result(monkeypatch, block_bytes, bia
     b = rng.standard_normal(4).astype(dtype) if bias else None
     layer = nl.Conv2D.from_params(W, b, stride=stride, padding=padding)
     y = layer.forward(x)
+    assert len(layer._blocks(2, y.shape[2:], 3)) == {1: 3, 10**9: 1}[block_bytes]
     g = rng.standard_normal(y.shape).astype(dtype)
     dx = layer.backward(g)
     y_ref, dx_ref, dW_ref, db_ref = conv_by_loops(x, W, b, stride, padding, g)
@@ -64,17 +66,18 @@ def test_bias_in_the_product_gives_the_loop_result(monkeypatch, block_bytes, bia
                                    f"netlib:\n{value}\nloops:\n{expected[name]}")
 
 
-def test_bias_in_the_product_passes_finite_differences_and_a_wrong_row_fails():
+def test_blocks_pass_finite_differences_and_a_lost_block_fails(monkeypatch):
+    monkeypatch.setattr(conv, "SAMPLE_BLOCK_BYTES", 1)              # one sample per block
     rng = np.random.default_rng(8)
-    x = rng.standard_normal((2, 2, 4, 5))
+    x = rng.standard_normal((3, 2, 4, 5))
     W, b = rng.standard_normal((3, 2, 2, 3)), rng.standard_normal(3)
     assert check_layer(nl.Conv2D.from_params(W, b, padding=1), x).passed
 
-    class BiasFromTheLastKernelRow(nl.Conv2D):
-        def _backward(self, g):
-            dx = super()._backward(g)
-            # dL/db read one row too early in [dL/dW_mat; dL/db]ᵀ: an off-by-one.
-            self.grads["b"][...] = self.grads["W"].reshape(self.out_channels, -1)[:, -1]
-            return dx
+    real_vjp = conv.conv2d_vjp
 
-    assert not check_layer(BiasFromTheLastKernelRow.from_params(W, b, padding=1), x).passed
+    def last_block_only(g, x_pad, W, stride, dW_t, dx_pad):
+        dW_t[...] = 0                           # "=" where the blocks' shares must add up
+        real_vjp(g, x_pad, W, stride, dW_t, dx_pad)
+
+    monkeypatch.setattr(conv, "conv2d_vjp", last_block_only)
+    assert not check_layer(nl.Conv2D.from_params(W, b, padding=1), x).passed
