@@ -44,6 +44,9 @@ TOPIC_TITLES = {
     "kronecker": "Kronecker products and vec",
 }
 
+#: Questions in the SymPy table up to this many characters of LaTeX are typeset;
+#: longer ones are shown as code, which wraps.
+SHORT_QUESTION = 60
 #: Answers up to this many characters of LaTeX are inline, up to LONG_LATEX
 #: on a line of their own, longer ones folded away (wider than the column).
 SHORT_LATEX, LONG_LATEX = 40, 170
@@ -185,8 +188,11 @@ def render_sympy(results: list[dict]) -> str:
         answer = v["answer"] if len(v["answer"]) <= 70 else v["answer"][:67] + "..."
         detail = (f" (error {v['error']:.1e})"
                   if v["verdict"] == "wrong" and v["error"] == v["error"] else "")
-        rows.append([f"${v['question']}$", f"${r['wrt']}$", f"`{answer}`",
-                     f"{v['verdict']}{detail}"])
+        # A long formula cannot wrap and would widen the table past the
+        # column; the question as derive reads it (code) wraps.
+        question = (f"${v['question']}$" if len(v["question"]) <= SHORT_QUESTION
+                    else f"`{r['expression']}`")
+        rows.append([question, f"${r['wrt']}$", f"`{answer}`", f"{v['verdict']}{detail}"])
     agree = sum(r["sympy"]["verdict"] == "agrees" for r in results)
     return (f"SymPy agrees with the explicit Jacobian on **{agree} of {len(results)}** "
             "questions; the others:\n\n"
