@@ -289,10 +289,11 @@ def term_lines(function, inputs: tuple, forward_arg: str, layer, returns: bool,
 
 
 def _emphasis(terms) -> str:
+    """The highlighted lines, numbered so that the legend's "line 7" can be found."""
     if not terms:
         return ""
     numbers = sorted({line for found in terms["lines"].values() for line in found})
-    return f":emphasize-lines: {','.join(map(str, numbers))}\n" if numbers else ""
+    return f":linenos:\n:emphasize-lines: {','.join(map(str, numbers))}\n" if numbers else ""
 
 
 def _line_list(numbers: list[int]) -> str:
