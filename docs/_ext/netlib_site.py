@@ -612,6 +612,9 @@ def registry_results(app, names: list[str], page_dir: Path) -> dict:
     """Checks and page sections of ``names``: computed now, or this source's stored ones."""
     cache = Path(app.config.nb_execution_cache_path)
     path = cache / RESULTS_FILE
+    # The executed pages (status line, status table) read this build's results:
+    # their kernels inherit the environment of the processes that start them.
+    os.environ["NETLIB_CHECK_RESULTS"] = str(path)
     digest = source_digest()
     if path.exists():
         stored = json.loads(path.read_text(encoding="utf-8"))

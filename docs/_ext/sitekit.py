@@ -12,6 +12,7 @@ A failed check raises :class:`CheckFailed` inside the page's cell, and
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,8 +32,12 @@ class CheckFailed(AssertionError):
     """A check that ran while the site was built did not pass."""
 
 
-#: Written by ``netlib_site.registry_results`` earlier in the same build.
-RESULTS = Path(__file__).resolve().parents[2] / ".jupyter_cache" / "netlib-check-results.json"
+#: Written by ``netlib_site.registry_results`` earlier in the same build, in the
+#: build's cache folder (``nb_execution_cache_path``), which the extension
+#: hands to the page kernels as NETLIB_CHECK_RESULTS.
+RESULTS = Path(os.environ.get(
+    "NETLIB_CHECK_RESULTS",
+    Path(__file__).resolve().parents[2] / ".jupyter_cache" / "netlib-check-results.json"))
 
 
 @dataclass(frozen=True)
