@@ -161,3 +161,18 @@ def test_transpose_of_a_power_keeps_the_exponent_a_number():
     # found by the random-expression test: (X ** 2).T was rewritten to X.T ** (2).T
     answer = derive("((X * X) * X.T).T", "X", elementwise=False)
     assert answer.confirmed, answer.reason
+
+
+def test_products_with_a_scalar_print_without_hadamard():
+    """⊙ and ∘ mean entrywise operations on matrices: a 1×1 factor (a scalar
+    variable, xᵀx) prints as a product, its square as a power."""
+    from derivations.matrix_calculus.derive import prepare
+    from derivations.matrix_calculus.parser import parse
+
+    problem = prepare("s * X + (x.T @ x) * Y", "X", ["s=1x1", "x=nx1"])
+    text = problem.latex(parse("s * X + (x.T @ x) * Y + (s ** 2) * X + X * Y"))
+    assert text.count(r"\odot") == 1 and r"X \odot Y" in text, text
+    assert "s^{2}" in text and r"\circ" not in text, text
+    # Without the shapes, a variable's size is unknown: the product stays ⊙.
+    from derivations.matrix_calculus.expr import to_latex
+    assert r"s \odot X" in to_latex(parse("s * X"))

@@ -45,7 +45,7 @@ from .checks import (
 from .dims import Dim
 from .errors import MatrixCalculusError, ShapeError
 from .evaluate import to_sympy
-from .expr import Name, Node, Num, constant_kind, names_in, to_latex, to_text
+from .expr import Name, Node, Num, constant_kind, is_scalar_node, names_in, to_latex, to_text
 from .functions import NoRule
 from .jacobian import IDENTITY
 from .parser import parse
@@ -76,6 +76,25 @@ class Problem:
     @property
     def is_scalar(self) -> bool:
         return self.output_shape[0].is_one and self.output_shape[1].is_one
+
+    def latex(self, node: Node) -> str:
+        """``node`` (an answer, the question) as LaTeX, knowing which parts are 1×1.
+
+        The shapes are inferred in a copy of the question's environment, so
+        that a product with a 1×1 part (a scalar variable, ``x.T @ y``) prints
+        as a product, not ⊙ (:func:`~derivations.matrix_calculus.expr.to_latex`).
+        """
+        env, shapes = copy.deepcopy(self.env), {}
+        try:
+            infer(node, env, shapes)
+        except MatrixCalculusError:
+            return to_latex(node)
+
+        def scalar(n: Node) -> bool:
+            shape = shapes.get(id(n))
+            return is_scalar_node(n) or (shape is not None and all(d.is_one for d in shape))
+
+        return to_latex(node, scalar)
 
     def shapes(self) -> dict[str, str]:
         """Variable name -> its shape as text (``'m×n'``, ``'rows(X)×3'``)."""
@@ -191,7 +210,7 @@ class Answer:
             "shapes": p.shapes(),
             "output_shape": describe(p.output_shape),
             "answer": None if self.answer is None else to_text(self.answer),
-            "answer_latex": None if self.answer is None else to_latex(self.answer),
+            "answer_latex": None if self.answer is None else p.latex(self.answer),
             "answers": None if self.denominator is None else {
                 "denominator": to_text(self.denominator),
                 "numerator": to_text(self.numerator if p.is_scalar else self.denominator)},
@@ -204,7 +223,7 @@ class Answer:
                 "denominator": to_text(self.jacobian[0]),
                 "numerator": to_text(self.jacobian[1]),
                 "answer": to_text(self.jacobian[self.layout == "numerator"]),
-                "answer_latex": to_latex(self.jacobian[self.layout == "numerator"]),
+                "answer_latex": p.latex(self.jacobian[self.layout == "numerator"]),
                 "checks": [c.as_dict() for c in self.jacobian_checks]}
         if not self.confirmed:
             out["reason"] = self.reason

@@ -14,6 +14,7 @@ gradient.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 __all__ = [
@@ -202,56 +203,65 @@ _LATEX_FUNCTIONS = {
 _SCALAR_FUNCTIONS = {"tr", "det", "logdet", "sum", "norm1", "norm2"}
 
 
-def to_latex(node: Node) -> str:
-    r"""Print ``node`` as LaTeX (``\odot`` for elementwise products).
+def to_latex(node: Node, scalar: Callable[[Node], bool] | None = None) -> str:
+    r"""Print ``node`` as LaTeX (``\odot`` for elementwise products of matrices).
+
+    ``scalar(n)`` says whether subtree ``n`` is 1×1 (default:
+    :func:`is_scalar_node`, by its form alone; a caller that has inferred the
+    shapes passes a better one). A product with a scalar is printed as a plain
+    product, and a scalar's power as a power: ⊙ and ∘ mean entrywise
+    operations on matrices only.
 
     >>> to_latex(Binary("@", Transpose(Name("A")), Call("inv", (Name("X"),))))
     'A^{\\top} X^{-1}'
     """
+    scalar = scalar or is_scalar_node
     if isinstance(node, Name):
         kind = constant_kind(node.id)
         return {"ones": r"\mathbf{1}", "eye": "I"}.get(kind, node.id)
     if isinstance(node, Num):
         return _format_number(node.value)
     if isinstance(node, Neg):
-        inner = to_latex(node.arg)
+        inner = to_latex(node.arg, scalar)
         return f"-{inner}" if _precedence(node.arg) >= _NEG else rf"-\left({inner}\right)"
     if isinstance(node, Transpose):
         arg = node.arg
         if isinstance(arg, Call) and arg.fn == "inv":
-            return rf"{_latex_group(arg.args[0])}^{{-\top}}"
-        return rf"{_latex_group(arg)}^{{\top}}"
+            return rf"{_latex_group(arg.args[0], scalar)}^{{-\top}}"
+        return rf"{_latex_group(arg, scalar)}^{{\top}}"
     if isinstance(node, Call):
         if node.fn == "inv":
-            return rf"{_latex_group(node.args[0])}^{{-1}}"
+            return rf"{_latex_group(node.args[0], scalar)}^{{-1}}"
         if node.fn in ("norm1", "norm2"):
-            return rf"\left\lVert {to_latex(node.args[0])} \right\rVert_{node.fn[-1]}"
+            return rf"\left\lVert {to_latex(node.args[0], scalar)} \right\rVert_{node.fn[-1]}"
         if node.fn == "matrix_power":
-            return rf"{_latex_group(node.args[0])}^{{{to_latex(node.args[1])}}}"
+            return rf"{_latex_group(node.args[0], scalar)}^{{{to_latex(node.args[1], scalar)}}}"
         if node.fn == "kron":
-            pair = rf"{_latex_group(node.args[0])} \otimes {_latex_group(node.args[1])}"
+            left, right = (_latex_group(a, scalar) for a in node.args)
+            pair = rf"{left} \otimes {right}"
             return rf"\left({pair}\right)"
         if node.fn in ("ones_like", "eye_like"):
-            return rf"{_LATEX_FUNCTIONS[node.fn]}_{{{to_latex(node.args[0])}}}"
+            return rf"{_LATEX_FUNCTIONS[node.fn]}_{{{to_latex(node.args[0], scalar)}}}"
         if node.fn in ("unvec_like", "unvec_columns_like"):
-            shape_of, vector = to_latex(node.args[1]), to_latex(node.args[0])
+            shape_of, vector = to_latex(node.args[1], scalar), to_latex(node.args[0], scalar)
             which = r"\mathrm{col}," if node.fn == "unvec_columns_like" else ""
             return rf"\operatorname{{unvec}}_{{{which}{shape_of}}}\left({vector}\right)"
         name = _LATEX_FUNCTIONS.get(node.fn, rf"\operatorname{{{node.fn}}}")
-        args = ", ".join(to_latex(a) for a in node.args)
+        args = ", ".join(to_latex(a, scalar) for a in node.args)
         return rf"{name}\left({args}\right)"
     mine = _PRECEDENCE[node.op]
-    left, right = to_latex(node.left), to_latex(node.right)
+    left, right = to_latex(node.left, scalar), to_latex(node.right, scalar)
     if node.op == "**":  # the Hadamard power: X^{∘2}, not the matrix power X^2
-        return rf"{_latex_group(node.left)}^{{\circ {right}}}"
+        power = "" if scalar(node.left) else r"\circ "
+        return rf"{_latex_group(node.left, scalar)}^{{{power}{right}}}"
     if _precedence(node.left) < mine:
         left = rf"\left({left}\right)"
     if _precedence(node.right) <= mine:
         right = rf"\left({right}\right)"
     if node.op == "/":
-        return rf"\frac{{{to_latex(node.left)}}}{{{to_latex(node.right)}}}"
+        return rf"\frac{{{to_latex(node.left, scalar)}}}{{{to_latex(node.right, scalar)}}}"
     symbol = {"@": " ", "*": r" \odot ", "+": " + ", "-": " - "}[node.op]
-    if node.op == "*" and (is_scalar_node(node.left) or is_scalar_node(node.right)):
+    if node.op == "*" and (scalar(node.left) or scalar(node.right)):
         symbol = " "  # a number times a matrix is a plain scalar product
     return f"{left}{symbol}{right}"
 
@@ -275,8 +285,8 @@ def is_scalar_node(node: Node) -> bool:
     return False
 
 
-def _latex_group(node: Node) -> str:
-    text = to_latex(node)
+def _latex_group(node: Node, scalar: Callable[[Node], bool] | None = None) -> str:
+    text = to_latex(node, scalar)
     return text if isinstance(node, Name) else rf"\left({text}\right)"
 
 
