@@ -169,7 +169,8 @@ class Quantity(Operator):
         return value
 
     def doit(self, **hints):
-        # The definition stays as written (SymPy would reorder its terms).
+        """The quantity itself: its definition stays as written (SymPy's
+        ``doit`` would evaluate it and reorder its terms)."""
         return self
 
     def _latex(self, printer):
