@@ -334,6 +334,10 @@ LANGUAGE = [
     ("sum(Y * log(softmax(Z)))", "Z", (), "Y - softmax(Z) * rowsum(Y)"),
     ("sum(tanh(X @ W))", "W", (), "X.T @ (1 - tanh(X @ W) ** 2)"),
     ("sum(1 / X)", "X", (), "-(1 / X ** 2)"),
+    # inverses cancel, scalar factors leave matrix products (issue 14's examples)
+    ("det(inv(X))", "X", (), "-(det(inv(X)) * inv(X).T)"),
+    ("logdet(inv(X))", "X", (), "-inv(X).T"),
+    ("tr(A @ inv(inv(X)))", "X", (), "A.T"),
 ]
 
 

@@ -237,6 +237,8 @@ def _rewrite(node: Node, shape: _ShapeOracle) -> Node:
             args = (_smallest_like(args[0], shape),)  # ones_like(X), not of a whole sum
         if node.fn in _LINEAR and isinstance(args[0], Neg):
             return Neg(Call(node.fn, (args[0].arg,)))  # rowsum(-Y) is -rowsum(Y)
+        if node.fn == "inv" and _is_call(args[0], "inv"):
+            return args[0].args[0]  # inv(inv(X)) is X
         return Call(node.fn, args)
     if not isinstance(node, Binary):
         return node
@@ -272,6 +274,17 @@ def _rewrite(node: Node, shape: _ShapeOracle) -> Node:
     if op == "@" and isinstance(b, Binary) and b.op == "@":
         return Binary("@", Binary("@", a, b.left), b.right)  # read products left to right
     if op == "@":
+        # A scalar factor leaves the matrix product: A (s B) = s (A B).
+        for outer, inner, scaled_left in ((b, a, False), (a, b, True)):
+            if isinstance(outer, Binary) and outer.op == "*":
+                for s_, m in ((outer.left, outer.right), (outer.right, outer.left)):
+                    if shape.is_scalar(s_) and not shape.is_scalar(m):
+                        product = Binary("@", m, inner) if scaled_left else Binary("@", inner, m)
+                        return Binary("*", s_, product)
+        if _inverse_pair(a, b):
+            return Call("eye_like", (b,))  # inv(X) @ X, X.T @ inv(X).T
+        if isinstance(a, Binary) and a.op == "@" and _inverse_pair(a.right, b):
+            return a.left  # (A @ inv(X)) @ X
         if _is_eye(a):
             return b
         if _is_eye(b):
@@ -292,6 +305,13 @@ def _rewrite(node: Node, shape: _ShapeOracle) -> Node:
 
 
 _LINEAR = ("sum", "rowsum", "colsum", "tr", "vec", "vec_columns", "diag")
+
+
+def _inverse_pair(a: Node, b: Node) -> bool:
+    """Whether ``a @ b`` is an identity: ``inv(X) @ X``, ``X @ inv(X)``, or their transposes."""
+    if isinstance(a, Transpose) and isinstance(b, Transpose):
+        a, b = a.arg, b.arg
+    return (_is_call(a, "inv") and a.args[0] == b) or (_is_call(b, "inv") and b.args[0] == a)
 
 
 def _smallest_like(node: Node, shape: _ShapeOracle) -> Node:
