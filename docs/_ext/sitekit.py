@@ -519,6 +519,7 @@ class LayerPage:
         against the row's own tolerance, or
         :data:`derivations.verify.rows.NUMERIC_RTOL` where it states none.
         """
+        from derivations.verify.numeric import ROUNDING_FACTOR
         from derivations.verify.rows import NUMERIC_RTOL
 
         tolerances = tolerances or {}
@@ -542,9 +543,10 @@ class LayerPage:
                 "(no rounding, so both are 0). *transpose*: this layout's VJPs are exactly "
                 "the transposes of the other layout's. *numeric*: netlib's `backward` "
                 "against the lambdified Jᵀ g (evaluated in extended precision) at a random "
-                "point with a random upstream gradient; its tolerance is 1e-12, or ten "
-                "times what float64 rounding costs Jᵀ g at that point where terms cancel. "
-                "*forward*: netlib's `forward` against the SymPy map, tolerance 1e-12. "
+                f"point with a random upstream gradient; its tolerance is {NUMERIC_RTOL:.0e}, "
+                f"or {ROUNDING_FACTOR:g} times what float64 rounding costs Jᵀ g at that point "
+                "where terms cancel. *forward*: netlib's `forward` against the SymPy map, "
+                f"tolerance {NUMERIC_RTOL:.0e}. "
                 "Both *relative*, max|netlib − SymPy| / max|SymPy|. "
                 "*finite differences*: netlib's `backward` against central differences of "
                 "its `forward` (`netlib.gradcheck`); *absolute* error at the worst entry "
