@@ -338,6 +338,9 @@ LANGUAGE = [
     ("det(inv(X))", "X", (), "-(det(inv(X)) * inv(X).T)"),
     ("logdet(inv(X))", "X", (), "-inv(X).T"),
     ("tr(A @ inv(inv(X)))", "X", (), "A.T"),
+    # a factor that also divides cancels; sign(y) * y is abs(y)
+    ("norm2(x) ** 2", "x", ("x=nx1",), "2 * x"),
+    ("log(abs(det(X)))", "X", (), "inv(X).T"),
 ]
 
 

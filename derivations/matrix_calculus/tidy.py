@@ -8,7 +8,10 @@ Three value-preserving rewrites used by ``vjp.simplify``:
   ``x ** (p + 1)`` (elementwise); ``X @ X`` is ``matrix_power(X, 2)``;
 - :func:`is_symmetric`: forms that equal their transpose whatever the
   variables are (``Xᵀ X``, ``X Xᵀ``, their inverses and powers, ``A + Aᵀ``),
-  so that ``(XᵀX)⁻ᵀ`` is written ``(XᵀX)⁻¹`` and like terms meet.
+  so that ``(XᵀX)⁻ᵀ`` is written ``(XᵀX)⁻¹`` and like terms meet;
+- :func:`cancel_factors`: in a product of elementwise factors and divisors,
+  ``sign(y) * y`` is ``abs(y)`` and a factor that also divides cancels
+  (``2 * n * x / n`` is ``2 * x``, ``sign(d) * d / abs(d)`` is ``1``).
 
 Every answer they touch is still confirmed against the explicit Jacobian.
 """
@@ -17,7 +20,7 @@ from __future__ import annotations
 
 from .expr import Binary, Call, Name, Neg, Node, Num, Transpose, constant_kind
 
-__all__ = ["collect_terms", "is_symmetric", "power_product"]
+__all__ = ["cancel_factors", "collect_terms", "is_symmetric", "power_product"]
 
 
 def _split(node: Node) -> tuple[float, Node]:
@@ -133,3 +136,56 @@ def is_symmetric(node: Node) -> bool:
         if node.op == "*" and isinstance(node.left, Num):
             return is_symmetric(node.right)
     return False
+
+
+def _factors(node: Node, divides: bool, out: tuple[list, list]) -> float:
+    """Split an elementwise product/quotient into factors and divisors; return
+    the product of its numbers (a number in a divisor counts inverted)."""
+    if isinstance(node, Binary) and node.op in "*/":
+        return (_factors(node.left, divides, out)
+                * _factors(node.right, divides != (node.op == "/"), out))
+    if isinstance(node, Num) and node.value != 0:
+        return 1 / node.value if divides else node.value
+    out[divides].append(node)
+    return 1.0
+
+
+def cancel_factors(node: Node) -> Node | None:
+    """``node`` with ``sign(y) * y`` made ``abs(y)`` and factors that also divide
+    cancelled, or ``None`` when neither applies.
+
+    Elementwise products commute (broadcasting included), so factors may be
+    regrouped; a cancelled pair is the same expression above and below the
+    line, equal to 1 wherever the quotient is defined. The caller keeps the
+    result only if its shape is the shape of ``node`` (a cancelled factor may
+    have been the only one of full size).
+
+    >>> from derivations.matrix_calculus.parser import parse
+    >>> from derivations.matrix_calculus.expr import to_text
+    >>> to_text(cancel_factors(parse("2 * norm2(x) * x / norm2(x)")))
+    '2 * x'
+    """
+    factors, divisors = [], []
+    coefficient = _factors(node, False, (factors, divisors))
+    changed = False
+    for f in list(factors):
+        if isinstance(f, Call) and f.fn == "sign" and f.args[0] in factors:
+            factors.remove(f)
+            factors.remove(f.args[0])
+            factors.append(Call("abs", f.args))
+            changed = True
+    for d in list(divisors):
+        if d in factors:
+            factors.remove(d)
+            divisors.remove(d)
+            changed = True
+    if not changed:
+        return None
+    result = None
+    for f in factors:
+        result = f if result is None else Binary("*", result, f)
+    if coefficient != 1 or result is None:
+        result = Num(coefficient) if result is None else Binary("*", Num(coefficient), result)
+    for d in divisors:
+        result = Binary("/", result, d)
+    return result

@@ -42,7 +42,7 @@ from .expr import (
 from .functions import FUNCTIONS, NoRule
 from .jacobian import IDENTITY, right_factor
 from .shapes import ShapeEnv, infer
-from .tidy import collect_terms, is_symmetric, power_product
+from .tidy import cancel_factors, collect_terms, is_symmetric, power_product
 
 __all__ = ["BINARY_RULES", "candidate_vjp", "jacobian_forms", "simplify", "transpose_of"]
 
@@ -257,6 +257,10 @@ def _rewrite(node: Node, shape: _ShapeOracle) -> Node:
         return a
     if op == "/" and _is_call(a, "ones_like") and shape(b) == shape(a):
         return Binary("/", Num(1), b)
+    if op in "*/":
+        cancelled = cancel_factors(Binary(op, a, b))
+        if cancelled is not None and shape(cancelled) == shape(Binary(op, a, b)):
+            return cancelled  # 2 * n * x / n is 2 * x; sign(d) * d / abs(d) is 1
     if op in "*@":
         product = power_product(op, a, b)
         if product is not None:
