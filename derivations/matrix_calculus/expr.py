@@ -287,7 +287,9 @@ def is_scalar_node(node: Node) -> bool:
 
 def _latex_group(node: Node, scalar: Callable[[Node], bool] | None = None) -> str:
     text = to_latex(node, scalar)
-    return text if isinstance(node, Name) else rf"\left({text}\right)"
+    # A name, or a Kronecker product (printed in its own parentheses), needs none.
+    grouped = isinstance(node, Name) or (isinstance(node, Call) and node.fn == "kron")
+    return text if grouped else rf"\left({text}\right)"
 
 
 def subtrees(node: Node):
