@@ -129,9 +129,10 @@ Public API
     message shows stated against derived); ``check_transpose(d, shapes=None)``
     a column-layout entry's VJPs are the transposes of its row twin's;
     ``check_numeric(d, shapes=None, rng=None)`` netlib's backward against the
-    lambdified ``Jᵀ g`` (float64, random ``g``, ``NUMERIC_RTOL = 1e-12``
-    relative); ``check_forward(d, shapes=None, rng=None)`` netlib's forward
-    against the SymPy one; ``check_finite_differences(d, shapes=None, rng=None)``
+    lambdified ``Jᵀ g`` (random ``g``, ``NUMERIC_RTOL = 1e-12`` relative, or
+    more where float64 rounding measurably loses digits at the point);
+    ``check_forward(d, shapes=None, rng=None)`` netlib's forward against the
+    SymPy one; ``check_finite_differences(d, shapes=None, rng=None)``
     netlib's backward against netlib.gradcheck's central differences.
     ``check_entry(d, seed=0)`` all of them; ``run_checks(names=None, seed=0,
     jobs=1, on_entry=None)`` the registry, in worker processes.

@@ -21,10 +21,12 @@ What each check proves, and to what tolerance
     row-layout twin's, symbols renamed. A proof, no tolerance.
 ``numeric`` (:func:`check_numeric`)
     netlib's ``backward`` at a random float64 point, with a random upstream
-    gradient ``g``, equals the lambdified :math:`J^\top g` to
-    :data:`NUMERIC_RTOL` (``1e-12``) relative: both sides are float64
-    evaluations of the same few dozen flops, so rounding stays near
-    :math:`10^{-15}`, while a wrong formula errs by :math:`10^{-2}` or more.
+    gradient ``g``, equals the lambdified :math:`J^\top g` (evaluated in
+    extended precision) to :data:`NUMERIC_RTOL` (``1e-12``) relative, or to
+    ``ROUNDING_FACTOR`` times what float64 rounding costs :math:`J^\top g` at
+    that point where that is larger (terms that cancel;
+    :func:`~derivations.verify.numeric.reference_vjp`): rounding usually stays
+    near :math:`10^{-15}`, while a wrong formula errs by :math:`10^{-2}` or more.
 ``forward`` (:func:`check_forward`)
     netlib's ``forward`` equals the lambdified SymPy forward map (what was
     differentiated is what netlib computes), same tolerance and reason.

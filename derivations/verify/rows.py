@@ -29,7 +29,9 @@ KINDS = ("exact", "transpose", "numeric", "forward", "finite differences",
 #: own derived tolerance) with that entry's tolerance.
 MEASURES = ("relative", "absolute")
 
-#: Numeric check tolerance: ``max|netlib - symbolic| <= NUMERIC_RTOL * max|symbolic|``.
+#: Numeric check tolerance: ``max|netlib - symbolic| <= NUMERIC_RTOL * max|symbolic|``
+#: (or more where float64 rounding loses digits at the point:
+#: ``derivations.verify.numeric.reference_vjp``).
 #: Both sides are float64 evaluations of the same small expressions (a few
 #: dozen flops each on values of order 1), so their rounding errors are a few
 #: units of 2**-52 ≈ 2.2e-16; 1e-12 leaves a factor ~1000 for cancellation
