@@ -330,7 +330,7 @@ LANGUAGE = [
     ("-tr(X)", "X", (), "-eye_like(X)"),
     ("sum(sign(X) * X)", "X", (), "sign(X)"),
     # simplest form: like terms, no division by the softmax, no ones_like(sum)
-    ("tr(inv(X.T @ X))", "X", (), "-2 * (X @ matrix_power(inv(X.T @ X), 2))"),
+    ("tr(inv(X.T @ X))", "X", (), "-2 * (X @ inv(matrix_power(X.T @ X, 2)))"),
     ("sum(Y * log(softmax(Z)))", "Z", (), "Y - softmax(Z) * rowsum(Y)"),
     ("sum(tanh(X @ W))", "W", (), "X.T @ (1 - tanh(X @ W) ** 2)"),
     ("sum(1 / X)", "X", (), "-(1 / X ** 2)"),
@@ -341,6 +341,10 @@ LANGUAGE = [
     # a factor that also divides cancels; sign(y) * y is abs(y)
     ("norm2(x) ** 2", "x", ("x=nx1",), "2 * x"),
     ("log(abs(det(X)))", "X", (), "inv(X).T"),
+    # Powers of one matrix meet, an inverse being a negative power: the k
+    # terms of d det(X^k) are one, and d tr(X^-1) is -(X^-2)^T.
+    ("det(X @ X @ X)", "X", (), "3 * (det(matrix_power(X, 3)) * inv(X).T)"),
+    ("tr(inv(X))", "X", (), "-inv(matrix_power(X, 2)).T"),
 ]
 
 

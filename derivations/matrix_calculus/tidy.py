@@ -5,7 +5,9 @@ Three value-preserving rewrites used by ``vjp.simplify``:
 - :func:`collect_terms`: a sum is a list of ``coefficient · term``; equal
   terms are added (``A @ x + A @ x`` is ``2 * (A @ x)``; ``y - y`` is ``0``);
 - :func:`power_product`: ``x * x`` is ``x ** 2`` and ``x ** p * x`` is
-  ``x ** (p + 1)`` (elementwise); ``X @ X`` is ``matrix_power(X, 2)``;
+  ``x ** (p + 1)`` (elementwise); ``X @ X`` is ``matrix_power(X, 2)`` and
+  ``inv(matrix_power(X, 3)).T @ X.T`` is ``inv(matrix_power(X, 2)).T``
+  (powers of one matrix commute, an inverse being a negative power);
 - :func:`is_symmetric`: forms that equal their transpose whatever the
   variables are (``Xᵀ X``, ``X Xᵀ``, their inverses and powers, ``A + Aᵀ``),
   so that ``(XᵀX)⁻ᵀ`` is written ``(XᵀX)⁻¹`` and like terms meet;
@@ -84,11 +86,36 @@ def collect_terms(node: Node) -> Node:
 
 
 def _base_power(node: Node, op: str) -> tuple[Node, int | float]:
+    """``node`` as ``base ** p``: elementwise for ``*``; for ``@`` a matrix
+    power, where an inverse is a negative power (``inv(X).T`` is ``X.T`` to
+    the power -1)."""
     if op == "*" and isinstance(node, Binary) and node.op == "**":
         return node.left, node.right.value
-    if op == "@" and isinstance(node, Call) and node.fn == "matrix_power":
-        return node.args[0], int(node.args[1].value)
+    if op != "@":
+        return node, 1
+    if isinstance(node, Transpose) and isinstance(node.arg, Call) and node.arg.fn == "inv":
+        base, p = _base_power(node.arg.args[0], op)
+        return Transpose(base), -p
+    if isinstance(node, Call) and node.fn == "inv":
+        base, p = _base_power(node.args[0], op)
+        return base, -p
+    if isinstance(node, Call) and node.fn == "matrix_power":
+        base, p = _base_power(node.args[0], op)  # matrix_power(inv(X), 2) is X to the -2
+        return base, p * int(node.args[1].value)
     return node, 1
+
+
+def _matrix_power(base: Node, p: int) -> Node:
+    """``base`` to the integer power ``p`` ≠ 0, written the way the
+    simplifier writes it: ``matrix_power(X.T, 2)``, ``inv(matrix_power(X, 2)).T``."""
+    if p > 0:
+        return base if p == 1 else Call("matrix_power", (base, Num(float(p))))
+    transposed = isinstance(base, Transpose)
+    inner = base.arg if transposed else base
+    if p < -1:
+        inner = Call("matrix_power", (inner, Num(float(-p))))
+    inverse = Call("inv", (inner,))
+    return Transpose(inverse) if transposed else inverse
 
 
 def power_product(op: str, a: Node, b: Node) -> Node | None:
@@ -105,7 +132,9 @@ def power_product(op: str, a: Node, b: Node) -> Node | None:
         return None
     if op == "*":
         return Binary("**", base_a, Num(float(p + q)))
-    return Call("matrix_power", (base_a, Num(float(p + q))))
+    if p + q == 0:
+        return None  # inv(X) @ X is the identity: the caller writes it
+    return _matrix_power(base_a, p + q)
 
 
 def is_symmetric(node: Node) -> bool:

@@ -265,6 +265,10 @@ def _rewrite(node: Node, shape: _ShapeOracle) -> Node:
         product = power_product(op, a, b)
         if product is not None:
             return product  # x * x is x ** 2, X @ X is matrix_power(X, 2)
+    if op == "@" and isinstance(a, Binary) and a.op == "@":
+        product = power_product(op, a.right, b)
+        if product is not None:
+            return Binary("@", a.left, product)  # (A @ X) @ X is A @ matrix_power(X, 2)
     if op == "*":
         # A matrix of ones times y is y when y already has the product's shape.
         if _is_call(a, "ones_like") and shape(b) == shape(Binary("*", a, b)):
