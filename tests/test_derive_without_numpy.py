@@ -12,6 +12,7 @@ and its functions (``pure.py``) to agree with numpy's (``numeric.py``).
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 import subprocess
@@ -48,16 +49,17 @@ CANDIDATES = [
     ("tr(A @ X @ B)", "X", "A.T @ B.T", True),
 ]
 
-# Runs with numpy and netlib blocked; prints one JSON document.
+# Runs with numpy, netlib and the SymPy subpackages the browser does not get
+# (tools/browser_assets.py, LEFT_OUT) blocked; prints one JSON document.
 SCRIPT = """
 import json, sys
-sys.modules["numpy"] = None
-sys.modules["netlib"] = None
+questions, malformed, candidates, blocked = json.loads(sys.argv[1])
+for name in ["numpy", "netlib", *blocked]:
+    sys.modules[name] = None
 from derivations.matrix_calculus.backend import default_backend
 from derivations.matrix_calculus.derive import derive
 from derivations.matrix_calculus.parser import parse
 from derivations.matrix_calculus.web import answer, language_reference
-questions, malformed, candidates = json.loads(sys.argv[1])
 out = {"backend": default_backend().name,
        "answers": [answer(text, wrt, shapes) for text, wrt, shapes in questions],
        "errors": [answer(text, wrt) for text, wrt in malformed],
@@ -75,11 +77,21 @@ print(json.dumps(out))
 
 @pytest.fixture(scope="module")
 def without_numpy() -> dict:
-    argument = json.dumps([QUESTIONS, MALFORMED, CANDIDATES])
+    argument = json.dumps([QUESTIONS, MALFORMED, CANDIDATES, _left_out_of_the_browser()])
     result = subprocess.run([sys.executable, "-c", SCRIPT, argument], cwd=ROOT,
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout)
+
+
+def _left_out_of_the_browser() -> list[str]:
+    """Module names of the subpackages the site's browser assets leave out."""
+    spec = importlib.util.spec_from_file_location("browser_assets",
+                                                  ROOT / "tools" / "browser_assets.py")
+    assets = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(assets)
+    return [f"{package}.{sub.replace('/', '.')}" for package, subs in assets.LEFT_OUT.items()
+            for sub in subs]
 
 
 def _cli(text: str, wrt: str, shapes, capsys) -> tuple[int, dict]:

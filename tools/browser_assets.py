@@ -55,6 +55,14 @@ ENGINE_DIST = "netlib_derive"
 #: difference rule is plain Python, but importing it through the netlib
 #: package would import numpy (derivations/matrix_calculus/backend.py).
 ENGINE_FILES_BY_PATH = ("netlib/gradcheck/rule.py",)
+#: Subpackages of a third-party wheel that the browser never gets: SymPy's
+#: physics, statistics, vector calculus and parsers of other languages are a
+#: fifth of its wheel, and the engine imports none of them (``import sympy``
+#: does not either). tests/test_derive_without_numpy.py answers its questions
+#: with these blocked, and tests/test_ask_browser.py runs the shipped wheel.
+LEFT_OUT = {"sympy": ("benchmarks", "categories", "crypto", "diffgeom", "holonomic",
+                      "liealgebras", "physics", "sandbox", "stats", "unify", "vector",
+                      "parsing/autolev", "parsing/c", "parsing/fortran", "parsing/latex")}
 
 
 class AssetError(Exception):
@@ -134,20 +142,23 @@ def third_party_wheels() -> list[tuple[str, str, Path]]:
     return wheels
 
 
-def compile_for_pyodide(wheels: list[tuple[Path, bool]], pyodide_version: str) -> list[Path]:
-    """The wheels byte-compiled by Pyodide's Python (``keep``: keep the sources too).
+def compile_for_pyodide(wheels: list[tuple[Path, bool, tuple[str, ...]]],
+                        pyodide_version: str) -> list[Path]:
+    """The wheels byte-compiled by Pyodide's Python (``keep``: keep the sources
+    too; ``omit``: folders of the wheel left out, see :data:`LEFT_OUT`).
 
     Cached per Pyodide version and input hash: Node.js runs only for what changed."""
     folder = WHEEL_CACHE / f"compiled-pyodide-{pyodide_version}"
     folder.mkdir(parents=True, exist_ok=True)
     jobs, targets = [], []
-    for source, keep in wheels:
+    for source, keep, omit in wheels:
         target = folder / source.name
         stamp = target.with_name(target.name + ".from")
-        wanted = f"{sha256(source.read_bytes())} keep={keep}"
+        wanted = f"{sha256(source.read_bytes())} keep={keep} omit={','.join(omit)}"
         if not (target.exists() and stamp.exists() and stamp.read_text() == wanted):
             jobs.append({"source": str(source.resolve()), "target": str(target.resolve()),
-                         "keep": keep, "stamp": str(stamp), "wanted": wanted})
+                         "keep": keep, "omit": list(omit), "stamp": str(stamp),
+                         "wanted": wanted})
         targets.append(target)
     if jobs:
         listing = folder / "jobs.json"
@@ -289,8 +300,9 @@ def build(out: Path) -> dict:
     wheels.append((ENGINE_DIST.replace("_", "-"), name.split("-")[1], engine))
     # SymPy and mpmath without their sources (size); the engine keeps its own
     # (its tracebacks, should one ever show, are worth reading).
-    compiled = compile_for_pyodide([(path, path == engine) for _, _, path in wheels],
-                                   info["pyodide_version"])
+    compiled = compile_for_pyodide(
+        [(path, path == engine, tuple(f"{package}/{sub}/" for sub in LEFT_OUT.get(package, ())))
+         for package, _, path in wheels], info["pyodide_version"])
     packages = []
     for (package, version, _), path in zip(wheels, compiled, strict=True):
         data = path.read_bytes()

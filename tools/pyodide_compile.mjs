@@ -3,7 +3,8 @@
 // tools/browser_assets.py calls it; the work is tools/pyodide_compile.py.
 //
 //   node tools/pyodide_compile.mjs JOBS.json
-//   JOBS.json: [{"source": "/abs/in.whl", "target": "/abs/out.whl", "keep": false}, ...]
+//   JOBS.json: [{"source": "/abs/in.whl", "target": "/abs/out.whl", "keep": false,
+//                "omit": ["sympy/physics/", ...]}, ...]
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -24,7 +25,10 @@ const compileWheel = namespace.get("compile_wheel");
 const site = pyodide.runPython(
   "import sys; [p for p in sys.path if p.endswith('site-packages')][0]");
 for (const job of jobs) {
-  const count = compileWheel("/host" + job.source, "/host" + job.target, Boolean(job.keep), site);
+  const omit = pyodide.toPy(job.omit || []);
+  const count = compileWheel("/host" + job.source, "/host" + job.target, Boolean(job.keep), site,
+    omit);
+  omit.destroy();
   console.log(`compiled ${count} modules of ${job.source.split("/").pop()} for Python ` +
     pyodide.runPython("import sys; sys.version.split()[0]"));
 }

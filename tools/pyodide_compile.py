@@ -10,7 +10,8 @@ import takes under 2 s. Pyodide's own package builds do the same.
 A wheel is rewritten with
 
 * its test folders left out (SymPy's are a third of the wheel; the reader's
-  browser never runs them),
+  browser never runs them), and the folders the caller names (``omit``:
+  subpackages the engine never imports, ``LEFT_OUT`` in browser_assets.py),
 * each ``.py`` file replaced by its bytecode (``name.pyc`` where ``name.py``
   was, which Python imports when there is no source), or, with ``keep``, the
   source kept and the bytecode added in ``__pycache__`` as an unchecked-hash
@@ -48,8 +49,12 @@ def _digest(data: bytes) -> str:
     return base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
 
 
-def compile_wheel(source_path: str, target_path: str, keep: bool, site: str) -> int:
-    """Rewrite one wheel; return the number of modules compiled."""
+def compile_wheel(source_path: str, target_path: str, keep: bool, site: str,
+                  omit: list[str] | tuple[str, ...] = ()) -> int:
+    """Rewrite one wheel; return the number of modules compiled.
+
+    ``omit``: folder prefixes (``"sympy/physics/"``) whose files are left out."""
+    omit = tuple(omit)
     files: dict[str, bytes] = {}
     record = None
     compiled = 0
@@ -57,7 +62,7 @@ def compile_wheel(source_path: str, target_path: str, keep: bool, site: str) -> 
     with zipfile.ZipFile(source_path) as wheel:
         for name in wheel.namelist():
             parts = name.split("/")
-            if name.endswith("/") or TEST_FOLDERS & set(parts[:-1]):
+            if name.endswith("/") or TEST_FOLDERS & set(parts[:-1]) or name.startswith(omit):
                 continue
             if parts[0].endswith(".dist-info") and parts[-1] == "RECORD":
                 record = name

@@ -1,6 +1,7 @@
 """Sphinx extension of the netlib site: registry-driven pages and an honest cache.
 
-Four jobs, all done before Sphinx reads a single source file:
+Four jobs, all done before Sphinx reads a single source file (and, after
+the build, :func:`prune_static` leaves out files no reader's browser loads):
 
 1. **One page per registry entry.** ``derivations.registry.REGISTRY`` is the
    only list of layers in the project, so the layer pages are *written from it*
@@ -718,6 +719,29 @@ def outdated_pages(app, env, added, changed, removed):
     return []
 
 
+def prune_static(app, exception) -> None:
+    """Leave out of the built site what no reader's browser loads.
+
+    * ``*.map``: the theme's source maps (3.4 MB), which only a developer's
+      browser tools ask for;
+    * files in ``_static/ask/pyodide`` that its ``pyodide-lock.json`` does not
+      name: Sphinx copies static files over an earlier build's and never
+      removes one, so an older wheel of the engine would stay.
+    """
+    if exception is not None or app.builder.format != "html":
+        return
+    static = Path(app.outdir) / "_static"
+    for path in static.rglob("*.map"):
+        path.unlink()
+    pyodide, lock = static / "ask" / "pyodide", static / "ask" / "pyodide" / "pyodide-lock.json"
+    if lock.is_file():
+        packages = json.loads(lock.read_text())["packages"].values()
+        wheels = {package["file_name"] for package in packages}
+        for path in pyodide.glob("*.whl"):
+            if path.name not in wheels:
+                path.unlink()
+
+
 def setup(app):
     app.add_config_value("netlib_layer_pages", None, "env")
     # After MyST-NB's own config-inited handler has set the cache path.
@@ -725,4 +749,5 @@ def setup(app):
     app.connect("builder-inited", generate_layer_pages)
     app.connect("builder-inited", generate_identity_pages)
     app.connect("env-get-outdated", outdated_pages)
+    app.connect("build-finished", prune_static)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
