@@ -291,7 +291,7 @@ def test_cli_json_answer_parses_again(capsys):
 def test_cli_text_and_bad_input(capsys):
     assert main(["derive", "x.T @ A @ x", "--wrt", "x", "--shape", "x=nx1"]) == 0
     out = capsys.readouterr().out
-    assert "answer: A @ x + A.T @ x" in out and "FAIL" not in out
+    assert "answer: (A + A.T) @ x" in out and "FAIL" not in out
     assert main(["derive", "X ^ 2", "--wrt", "X"]) == 2
     captured = capsys.readouterr()
     assert "column 3" in captured.err and captured.out == ""
@@ -345,6 +345,13 @@ LANGUAGE = [
     # terms of d det(X^k) are one, and d tr(X^-1) is -(X^-2)^T.
     ("det(X @ X @ X)", "X", (), "3 * (det(matrix_power(X, 3)) * inv(X).T)"),
     ("tr(inv(X))", "X", (), "-inv(matrix_power(X, 2)).T"),
+    # Terms sharing their outer factors meet: (A + Aᵀ) x, and the Cookbook's
+    # (125) with its (A + Aᵀ); Xᵀ (D + Dᵀ) X is symmetric, so no (..)⁻ᵀ.
+    ("x.T @ A @ x", "x", ("x=nx1",), "(A + A.T) @ x"),
+    ("tr(inv(X.T @ (D + D.T) @ X) @ A)", "X", ("X=mxn",),
+     "-((D + D.T) @ X @ inv(X.T @ (D + D.T) @ X) @ (A + A.T) @ inv(X.T @ (D + D.T) @ X))"),
+    # x / ‖x‖ of a number is its sign, and xᵀx > 0 wherever ‖xᵀx‖ is differentiable.
+    ("norm2(x.T @ x)", "x", ("x=nx1",), "2 * x"),
 ]
 
 

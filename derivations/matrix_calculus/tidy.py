@@ -9,7 +9,8 @@ Three value-preserving rewrites used by ``vjp.simplify``:
   ``inv(matrix_power(X, 3)).T @ X.T`` is ``inv(matrix_power(X, 2)).T``
   (powers of one matrix commute, an inverse being a negative power);
 - :func:`is_symmetric`: forms that equal their transpose whatever the
-  variables are (``Xᵀ X``, ``X Xᵀ``, their inverses and powers, ``A + Aᵀ``),
+  variables are (``Xᵀ X``, ``X Xᵀ``, ``Xᵀ (D + Dᵀ) X``, their inverses and
+  powers, ``A + Aᵀ``),
   so that ``(XᵀX)⁻ᵀ`` is written ``(XᵀX)⁻¹`` and like terms meet;
 - :func:`cancel_factors`: in a product of elementwise factors and divisors,
   ``sign(y) * y`` is ``abs(y)`` and a factor that also divides cancels
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 from .expr import Binary, Call, Name, Neg, Node, Num, Transpose, constant_kind
 
-__all__ = ["cancel_factors", "collect_terms", "is_symmetric", "power_product"]
+__all__ = ["cancel_factors", "chain_factors", "collect_terms", "is_symmetric", "power_product"]
 
 
 def _split(node: Node) -> tuple[float, Node]:
@@ -66,6 +67,7 @@ def collect_terms(node: Node) -> Node:
     combined: dict = {}
     for c, core in terms:
         combined[core] = combined.get(core, 0.0) + c
+    combined = _common_factors(combined)
     result = None
     for core, c in combined.items():
         if c == 0:
@@ -83,6 +85,46 @@ def collect_terms(node: Node) -> Node:
         else:
             result = Binary("-" if negative else "+", result, term)
     return Num(0.0) if result is None else result
+
+
+def _common_factors(combined: dict) -> dict:
+    """Terms with one coefficient whose products share their outer factors,
+    merged: ``P @ A @ Q + P @ B @ Q`` is ``P @ (A + B) @ Q``."""
+    items = list(combined.items())
+    i = 0
+    while i < len(items):
+        for j in range(i + 1, len(items)):
+            (first, c), (second, d) = items[i], items[j]
+            merged = (_merge_chains(chain_factors(first), chain_factors(second))
+                      if c == d != 0 else None)
+            if merged is not None:
+                items[i] = (merged, c)
+                del items[j]
+                break
+        else:
+            i += 1
+    return dict(items)
+
+
+def _merge_chains(one: list[Node], two: list[Node]) -> Node | None:
+    start = 0
+    while start < min(len(one), len(two)) - 1 and one[start] == two[start]:
+        start += 1
+    end = 0
+    while (end < min(len(one), len(two)) - 1 - start
+           and one[len(one) - 1 - end] == two[len(two) - 1 - end]):
+        end += 1
+    if start + end == 0:
+        return None
+    middle = Binary("+", _product(one[start:len(one) - end]), _product(two[start:len(two) - end]))
+    return _product([*one[:start], middle, *one[len(one) - end:]])
+
+
+def _product(factors: list[Node]) -> Node:
+    result = factors[0]
+    for factor in factors[1:]:
+        result = Binary("@", result, factor)
+    return result
 
 
 def _base_power(node: Node, op: str) -> tuple[Node, int | float]:
@@ -143,6 +185,8 @@ def is_symmetric(node: Node) -> bool:
     >>> from derivations.matrix_calculus.parser import parse
     >>> is_symmetric(parse("inv(X.T @ X)")), is_symmetric(parse("X @ X"))
     (True, False)
+    >>> is_symmetric(parse("X.T @ (D + D.T) @ X")), is_symmetric(parse("X.T @ D @ X"))
+    (True, False)
     """
     if isinstance(node, Name):
         return constant_kind(node.id) == "eye"
@@ -156,7 +200,7 @@ def is_symmetric(node: Node) -> bool:
         return node.fn in ("inv", "adj", "matrix_power") and is_symmetric(node.args[0])
     if isinstance(node, Binary):
         if node.op == "@":
-            return (node.left == Transpose(node.right) or node.right == Transpose(node.left))
+            return _mirrored_chain(chain_factors(node))
         if node.op in "+-":
             both = is_symmetric(node.left) and is_symmetric(node.right)
             mirrored = node.op == "+" and (node.left == Transpose(node.right)
@@ -165,6 +209,25 @@ def is_symmetric(node: Node) -> bool:
         if node.op == "*" and isinstance(node.left, Num):
             return is_symmetric(node.right)
     return False
+
+
+def chain_factors(node: Node) -> list[Node]:
+    """The factors of a matrix product ``A @ B @ C``, left to right."""
+    if isinstance(node, Binary) and node.op == "@":
+        return chain_factors(node.left) + chain_factors(node.right)
+    return [node]
+
+
+def _mirrored_chain(factors: list[Node]) -> bool:
+    """Whether ``f1 @ ... @ fk`` is symmetric because it reads the same
+    transposed: ``f_i = f_{k+1-i}ᵀ``, and a middle factor symmetric itself
+    (``Xᵀ X``, ``Xᵀ (D + Dᵀ) X``, ``A B Bᵀ Aᵀ``)."""
+    k = len(factors)
+    for i in range(k // 2):
+        left, right = factors[i], factors[k - 1 - i]
+        if not (left == Transpose(right) or right == Transpose(left)):
+            return False
+    return k % 2 == 0 or is_symmetric(factors[k // 2])
 
 
 def _factors(node: Node, divides: bool, out: tuple[list, list]) -> float:

@@ -42,7 +42,7 @@ from .expr import (
 from .functions import FUNCTIONS, NoRule
 from .jacobian import IDENTITY, right_factor
 from .shapes import ShapeEnv, infer
-from .tidy import cancel_factors, collect_terms, is_symmetric, power_product
+from .tidy import cancel_factors, chain_factors, collect_terms, is_symmetric, power_product
 
 __all__ = ["BINARY_RULES", "candidate_vjp", "jacobian_forms", "simplify", "transpose_of"]
 
@@ -239,6 +239,8 @@ def _rewrite(node: Node, shape: _ShapeOracle) -> Node:
             return Neg(Call(node.fn, (args[0].arg,)))  # rowsum(-Y) is -rowsum(Y)
         if node.fn == "inv" and _is_call(args[0], "inv"):
             return args[0].args[0]  # inv(inv(X)) is X
+        if node.fn == "sign" and shape.is_scalar(args[0]) and _positive_almost_everywhere(args[0]):
+            return Num(1.0)  # sign(x.T @ x) is 1 wherever its derivative exists (x ≠ 0)
         return Call(node.fn, args)
     if not isinstance(node, Binary):
         return node
@@ -255,6 +257,9 @@ def _rewrite(node: Node, shape: _ShapeOracle) -> Node:
         return b.left
     if op == "**" and b == Num(1.0):
         return a
+    if (op == "/" and shape.is_scalar(a) and isinstance(b, Call) and b.fn in ("norm2", "abs")
+            and b.args[0] == a):
+        return Call("sign", (a,))  # a / |a| for a number a
     if op == "/" and _is_call(a, "ones_like") and shape(b) == shape(a):
         return Binary("/", Num(1), b)
     if op in "*/":
@@ -320,6 +325,19 @@ def _inverse_pair(a: Node, b: Node) -> bool:
     if isinstance(a, Transpose) and isinstance(b, Transpose):
         a, b = a.arg, b.arg
     return (_is_call(a, "inv") and a.args[0] == b) or (_is_call(b, "inv") and b.args[0] == a)
+
+
+def _positive_almost_everywhere(node: Node) -> bool:
+    """Whether a scalar ``node`` is > 0 except on a set of measure zero, where
+    what contains it is not differentiable anyway: ``exp(s)``; ``|s|`` and
+    ``‖s‖``; a product that reads the same transposed with an even number of
+    factors (``x.T @ x``, ``x.T @ A.T @ A @ x``: a squared norm)."""
+    if _is_call(node, "exp") or (isinstance(node, Call) and node.fn in ("abs", "norm2")):
+        return True
+    if isinstance(node, Binary) and node.op == "@":
+        factors = chain_factors(node)
+        return len(factors) % 2 == 0 and is_symmetric(node)
+    return False
 
 
 def _smallest_like(node: Node, shape: _ShapeOracle) -> Node:
