@@ -350,6 +350,11 @@ LANGUAGE = [
     ("x.T @ A @ x", "x", ("x=nx1",), "(A + A.T) @ x"),
     ("tr(inv(X.T @ (D + D.T) @ X) @ A)", "X", ("X=mxn",),
      "-((D + D.T) @ X @ inv(X.T @ (D + D.T) @ X) @ (A + A.T) @ inv(X.T @ (D + D.T) @ X))"),
+    # No shapes given: the points avoid the answer's pole too, so X is drawn
+    # with more rows than columns (XᵀAX is singular otherwise).
+    ("det(X.T @ A @ X)", "X", (),
+     "det(X.T @ A @ X) * (A @ X @ inv(X.T @ A @ X))"
+     " + det(X.T @ A @ X) * (A.T @ X @ inv(X.T @ A @ X).T)"),
     # x / ‖x‖ of a number is its sign, and xᵀx > 0 wherever ‖xᵀx‖ is differentiable.
     ("norm2(x.T @ x)", "x", ("x=nx1",), "2 * x"),
 ]

@@ -79,10 +79,12 @@ def size_sets(problem, rng) -> list[dict]:
 SIZE_DRAWS = 6
 
 
-def sample_points(problem, rng, backend=None) -> list[tuple]:
+def sample_points(problem, rng, backend=None, answers: tuple = ()) -> list[tuple]:
     """Two (sizes, concrete shapes, values) at different sizes where the
-    expression is finite and off its poles; sizes at which no such point is
-    found are drawn again (at most :data:`SIZE_DRAWS` times)."""
+    expression is finite and off its poles and off the ``answers``' poles;
+    sizes at which no such point is found are drawn again (at most
+    :data:`SIZE_DRAWS` times: the inverse in an answer may need X to have
+    more rows than columns)."""
     rng, backend = as_random(rng), backend or default_backend()
     env, points, error = problem.env, [], None
     free = env.free_sizes([*(env.shape_of(n) for n in env.variables), problem.output_shape])
@@ -97,7 +99,8 @@ def sample_points(problem, rng, backend=None) -> list[tuple]:
                         for name in env.variables if name != "G"}
             try:
                 points.append((sizes, concrete,
-                               confirm.sample_point(problem.expr, concrete, rng, backend)))
+                               confirm.sample_point(problem.expr, concrete, rng, backend,
+                                                    answers=answers)))
                 break
             except confirm.DomainError as failure:
                 error = failure
@@ -124,7 +127,8 @@ def confirm_candidates(problem, candidates: list, rng, numerators: list | None =
     numerators = numerators or [None] * len(candidates)
     results: list[list] = [[] for _ in candidates]
     env = problem.env
-    for sizes, concrete, values in sample_points(problem, rng, backend):
+    for sizes, concrete, values in sample_points(problem, rng, backend,
+                                                 answers=tuple(candidates)):
         where = _where(problem, concrete)
         rows, cols = env.concrete(problem.output_shape, sizes)
         G = Mat(1, 1, [1.0]) if problem.is_scalar else Mat.of(rng.standard_normal((rows, cols)))
@@ -214,7 +218,8 @@ def confirm_jacobian(problem, forms: tuple, identity: str, rng, backend=None) ->
     rng, backend = as_random(rng), backend or default_backend()
     found = []
     denominator, numerator = forms
-    for sizes, concrete, values in sample_points(problem, rng, backend):
+    for sizes, concrete, values in sample_points(
+            problem, rng, backend, answers=tuple(form for form in forms if form is not None)):
         where = _where(problem, concrete)
         rows = problem.env.concrete(problem.output_shape, sizes)[0]
         point = {**values, identity: _identity(rows)}

@@ -45,7 +45,7 @@ from derivations.verify.rows import CheckRow
 from .backend import rule
 from .errors import MatrixCalculusError
 from .evaluate import to_sympy
-from .expr import Binary, Call, Node, constant_kind, subtrees
+from .expr import Binary, Call, Node, constant_kind, names_in, subtrees
 from .pure import Mat
 from .rand import Random
 
@@ -140,8 +140,9 @@ def _min_abs(m: Mat) -> float:
     return min((abs(v) if v == v else 0.0 for v in m.flat), default=float("inf"))
 
 
-def distance_to_pole(expr: Node, values: dict, backend) -> float:
-    """How close ``values`` come to a pole of ``expr`` or of its gradient.
+def distance_to_pole(expr: Node, values: dict, backend, without: str | None = None) -> float:
+    """How close ``values`` come to a pole of ``expr`` or of its gradient
+    (``without``: a variable whose parts are passed over, having no value).
 
     The smallest of: ``|d|`` over every denominator ``d`` of ``/``, ``|x|``
     under ``log``, ``sqrt`` and a negative or fractional power, the norm
@@ -151,6 +152,8 @@ def distance_to_pole(expr: Node, values: dict, backend) -> float:
     """
     nearest = float("inf")
     for node in subtrees(expr):
+        if without is not None and without in names_in(node):
+            continue
         if isinstance(node, Binary) and node.op == "/":
             distance = _min_abs(backend.evaluate(node.right, values))
         elif (isinstance(node, Call) and node.fn == "log" and isinstance(node.args[0], Call)
@@ -174,9 +177,14 @@ def distance_to_pole(expr: Node, values: dict, backend) -> float:
     return nearest
 
 
-def sample_point(expr: Node, concrete: dict, rng: Random, backend, tries: int = 20) -> dict:
+def sample_point(expr: Node, concrete: dict, rng: Random, backend, tries: int = 20,
+                 answers: tuple = ()) -> dict:
     """Random values (:class:`Mat`) for every variable, where ``expr`` is finite
-    and at least :data:`POLE_MARGIN` away from its poles.
+    and at least :data:`POLE_MARGIN` away from its poles, and from those of
+    the ``answers`` to be checked there (their parts without the upstream
+    ``G``): ``det(X.T @ A @ X)`` has none, but its gradient
+    ``det(X.T @ A @ X) * ... @ inv(X.T @ A @ X)`` holds only where
+    ``X.T @ A @ X`` is regular, so a point where it is singular says nothing.
 
     Entries are standard normal; an ``n×n`` input (``n > 1``) gets ``n·I``
     added, which shifts each of its eigenvalues by ``n`` (usually away from
@@ -205,7 +213,9 @@ def sample_point(expr: Node, concrete: dict, rng: Random, backend, tries: int = 
         try:
             out = backend.evaluate(expr, values)
             if (all(math.isfinite(v) for v in out.flat)
-                    and distance_to_pole(expr, values, backend) >= POLE_MARGIN):
+                    and distance_to_pole(expr, values, backend) >= POLE_MARGIN
+                    and all(distance_to_pole(answer, values, backend, without="G")
+                            >= POLE_MARGIN for answer in answers)):
                 return values
         except (ValueError, ArithmeticError):
             continue  # a singular matrix where inv(...) needs a regular one
