@@ -28,6 +28,10 @@ by default torch gets as many threads as numpy's BLAS has.
 max-pool forward and backward) at the benchmark networks' shapes, each
 against the same torch operation, interleaved the same way.
 
+``--layers`` profiles netlib's training step instead: the wall time of each
+layer's forward and backward pass, summed over the pass (the loss and the
+SGD step as one more row), to show where an epoch goes.
+
 Run ``python benchmarks/cnn_speed.py --threads 1`` (``--help`` for options).
 """
 
@@ -249,6 +253,49 @@ def print_operations(args, torch):
     print()
 
 
+def print_layer_profile(network, args):
+    """Seconds of each layer's forward and backward pass in one netlib pass over the samples."""
+    spec, rng = NETWORKS[network], np.random.default_rng(args.seed)
+    n = args.samples or spec["samples"]
+    x, y, source = load_inputs(network, n, rng)
+    model = netlib_model(initial_weights(network, rng))
+    spent = {}
+
+    def timed(layer, index, method):
+        inner, key = getattr(layer, method), (index, type(layer).__name__, method)
+
+        def wrapper(value):
+            start = time.perf_counter()
+            out = inner(value)
+            spent[key] = spent.get(key, 0.0) + time.perf_counter() - start
+            return out
+        return wrapper
+
+    for index, layer in enumerate(model.layers):
+        layer._forward = timed(layer, index, "_forward")
+        layer._backward = timed(layer, index, "_backward")
+    chunks = [[np.arange(start, min(start + args.batch, n))
+               for start in range(0, n, args.batch)]]
+    for _ in range(args.warmup):
+        for _ in netlib_sgd_epoch(model, x, y, chunks, args.lr):
+            pass
+    spent.clear()
+    start = time.perf_counter()
+    for _ in netlib_sgd_epoch(model, x, y, chunks, args.lr):
+        pass
+    total = time.perf_counter() - start
+    print(f"== {network}: {n} images {spec['input']} ({source}), batch {args.batch}: "
+          f"{total:.3f} s wall ==")
+    print(f"{'layer':16s} {'forward ms':>11s} {'backward ms':>12s} {'share':>6s}")
+    for index, layer in enumerate(model.layers):
+        forward = spent.get((index, type(layer).__name__, "_forward"), 0.0)
+        backward = spent.get((index, type(layer).__name__, "_backward"), 0.0)
+        print(f"{index:2d} {type(layer).__name__:13s} {forward * 1e3:11.1f} {backward * 1e3:12.1f} "
+              f"{(forward + backward) / total:6.1%}")
+    rest = total - sum(spent.values())
+    print(f"{'loss, SGD, rest':16s} {rest * 1e3:24.1f} {rest / total:6.1%}\n")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--networks", default="fashion,cifar")
@@ -265,6 +312,8 @@ def main(argv=None):
     parser.add_argument("--ops", action="store_true",
                         help="time single operations against torch's instead of training")
     parser.add_argument("--calls", type=int, default=20, help="calls per round with --ops")
+    parser.add_argument("--layers", action="store_true",
+                        help="profile netlib's training step layer by layer instead")
     args = parser.parse_args(argv)
     if args.repeats < 5:
         parser.error(f"expected --repeats of at least 5, got {args.repeats}")
@@ -274,6 +323,11 @@ def main(argv=None):
 
         limiter = threadpool_limits(args.threads)  # noqa: F841  (kept for the whole run)
     threads = blas_threads()
+    if args.layers:
+        print(f"numpy {np.__version__}, BLAS threads {threads}; wall time per layer\n")
+        for network in args.networks.split(","):
+            print_layer_profile(network, args)
+        return
     try:
         import torch
     except ImportError:
