@@ -355,6 +355,10 @@ LANGUAGE = [
     ("det(X.T @ A @ X)", "X", (),
      "det(X.T @ A @ X) * (A @ X @ inv(X.T @ A @ X))"
      " + det(X.T @ A @ X) * (A.T @ X @ inv(X.T @ A @ X).T)"),
+    # Square factors: the inverse of their product is taken apart when that
+    # prints shorter, as the Cookbook's (51) and (52) print it.
+    ("det(A @ X @ B)", "X", ("A=nxn", "B=nxn"), "det(A @ X @ B) * inv(X).T"),
+    ("det(X.T @ A @ X)", "X", ("X=nxn", "A=nxn"), "2 * (det(X.T @ A @ X) * inv(X).T)"),
     # x / ‖x‖ of a number is its sign, and xᵀx > 0 wherever ‖xᵀx‖ is differentiable.
     ("norm2(x.T @ x)", "x", ("x=nx1",), "2 * x"),
 ]

@@ -180,11 +180,12 @@ def distance_to_pole(expr: Node, values: dict, backend, without: str | None = No
 def sample_point(expr: Node, concrete: dict, rng: Random, backend, tries: int = 20,
                  answers: tuple = ()) -> dict:
     """Random values (:class:`Mat`) for every variable, where ``expr`` is finite
-    and at least :data:`POLE_MARGIN` away from its poles, and from those of
-    the ``answers`` to be checked there (their parts without the upstream
-    ``G``): ``det(X.T @ A @ X)`` has none, but its gradient
-    ``det(X.T @ A @ X) * ... @ inv(X.T @ A @ X)`` holds only where
-    ``X.T @ A @ X`` is regular, so a point where it is singular says nothing.
+    and at least :data:`POLE_MARGIN` away from its poles and from those of the
+    ``answers`` to be checked there (their parts without the upstream ``G``).
+
+    Why the answers' poles: ``det(X.T @ A @ X)`` has none, but its gradient
+    holds ``inv(X.T @ A @ X)``, a closed form that exists only where
+    ``X.T @ A @ X`` is regular; a point where it is singular says nothing.
 
     Entries are standard normal; an ``n×n`` input (``n > 1``) gets ``n·I``
     added, which shifts each of its eigenvalues by ``n`` (usually away from

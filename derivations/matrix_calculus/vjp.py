@@ -38,6 +38,7 @@ from .expr import (
     constant_kind,
     names_in,
     subtrees,
+    to_text,
 )
 from .functions import FUNCTIONS, NoRule
 from .jacobian import IDENTITY, right_factor
@@ -351,17 +352,64 @@ def _smallest_like(node: Node, shape: _ShapeOracle) -> Node:
 
 
 def simplify(node: Node, env: ShapeEnv) -> Node:
-    """Tidy an answer until nothing changes (at most 20 passes).
+    """Tidy an answer until nothing changes (at most 20 passes each time).
 
-    ``env`` holds the variables' shapes, including the upstream ``G``.
+    ``env`` holds the variables' shapes, including the upstream ``G``. The
+    tidy answer is tidied once more with the inverses of products of square
+    matrices taken apart (:func:`_split_inverses`), and that form is kept
+    when it prints shorter: ``A.T @ inv(A @ X @ B).T @ B.T`` is
+    ``inv(X).T`` for square ``A`` and ``B``, where for a non-square ``X``
+    (``inv(X.T @ A @ X)``) nothing is split.
     """
     oracle = _ShapeOracle(env)
-    for _ in range(20):
-        new = _rewrite(node, oracle)
-        if new == node:
-            break
-        node = new
+
+    def tidy(node: Node) -> Node:
+        for _ in range(20):
+            new = _rewrite(node, oracle)
+            if new == node:
+                break
+            node = new
+        return node
+
+    node = tidy(node)
+    split = _split_inverses(node, oracle)
+    if split != node:
+        split = tidy(split)
+        if len(to_text(split)) < len(to_text(node)):
+            return split
     return node
+
+
+def _split_inverses(node: Node, shape: _ShapeOracle) -> Node:
+    """``node`` with every ``inv(P @ Q @ ...)`` of square factors written
+    ``... @ inv(Q) @ inv(P)`` (and ``inv(P.T)`` as ``inv(P).T``)."""
+    def inverse(factor: Node) -> Node:
+        if isinstance(factor, Transpose):
+            return Transpose(inverse(factor.arg))
+        if _is_call(factor, "inv"):
+            return factor.args[0]
+        return Call("inv", (factor,))
+
+    def walk(n: Node) -> Node:
+        if isinstance(n, Call):
+            args = tuple(walk(a) for a in n.args)
+            if n.fn == "inv" and isinstance(args[0], Binary) and args[0].op == "@":
+                factors = chain_factors(args[0])
+                if all(shape(f)[0] == shape(f)[1] for f in factors):
+                    result = inverse(factors[-1])
+                    for factor in reversed(factors[:-1]):
+                        result = Binary("@", result, inverse(factor))
+                    return result
+            return Call(n.fn, args)
+        if isinstance(n, Binary):
+            return Binary(n.op, walk(n.left), walk(n.right))
+        if isinstance(n, Transpose):
+            return Transpose(walk(n.arg))
+        if isinstance(n, Neg):
+            return Neg(walk(n.arg))
+        return n
+
+    return walk(node)
 
 
 def transpose_of(node: Node, env: ShapeEnv) -> Node:
