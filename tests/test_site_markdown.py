@@ -120,3 +120,27 @@ def test_the_prose_check_sees_a_broken_formula(parser):
     broken = "From $y_{nj} = \\sum_i x_{ni} W_{ij}\n+ b_j$: the sums.\n"
     assert _dollars_in_text(parser, broken)
     assert not _dollars_in_text(parser, "From $y_{nj} = \\sum_i x_{ni} W_{ij} +\nb_j$.\n")
+
+
+def test_a_long_answer_is_split_at_its_terms_and_only_a_long_term_is_folded(parser):
+    """The identities page: a sum too wide for one line is shown one term per
+    line (one math block, every term in it, none folded away); a single term
+    too wide is folded; a short answer stays on one line."""
+    from identities_page import LONG_LATEX, _shown
+
+    from derivations.matrix_calculus.expr import to_latex
+    from derivations.matrix_calculus.parser import parse
+
+    terms = [f"A{k}.T @ B{k} @ C{k} @ D{k}" for k in range(9)]
+    answer = parse(" + ".join(terms[:4]) + " - " + " - ".join(terms[4:]))
+    assert len(to_latex(answer)) > LONG_LATEX
+    shown = _shown(to_latex, answer, "stated")
+    blocks = [t for t in parser.parse(shown) if t.type in ("math_block", "amsmath")]
+    assert "details" not in shown and len(blocks) == 1, shown
+    lines = blocks[0].content.split(r"\\")
+    assert len(lines) == 9 and sum("-" in line for line in lines) == 5, lines
+    for k in range(9):
+        assert f"A_{{{k}}}" in blocks[0].content or f"A{k}" in blocks[0].content
+    one_term = parse(" @ ".join(f"inv(A{k} + B{k} + C{k})" for k in range(12)))
+    assert "<details" in _shown(to_latex, one_term, "stated")
+    assert _shown(to_latex, parse("A @ x"), "stated").strip().startswith("$")

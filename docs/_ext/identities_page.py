@@ -69,10 +69,10 @@ def identity_work(index: int) -> dict:
     # Printed knowing the shapes: a product with a 1×1 part is a product, not ⊙.
     latex = r.problem.latex
     question = rf"\dfrac{{\partial}}{{\partial {identity.wrt}}}\, {latex(r.problem.expr)}"
-    answers = [("stated", _shown(latex(r.stated), "stated")),
-               ("derive, denominator layout", _shown(latex(r.derived), "denominator layout"))]
+    answers = [("stated", _shown(latex, r.stated, "stated")),
+               ("derive, denominator layout", _shown(latex, r.derived, "denominator layout"))]
     if r.problem.is_scalar:
-        answers.append(("numerator layout", _shown(latex(r.numerator), "numerator layout")))
+        answers.append(("numerator layout", _shown(latex, r.numerator, "numerator layout")))
     else:
         answers.append(("numerator layout", " a VJP, the same as the denominator layout"))
     return {
@@ -100,16 +100,39 @@ def errata_work() -> list[dict]:
     return rows
 
 
-def _shown(latex: str, what: str) -> str:
-    """An answer: short ones inline, others on their own line, too wide ones folded away."""
+def _shown(latex, answer, what: str) -> str:
+    """An answer: short ones inline, others on their own line; a sum too wide
+    for one line is split at its terms, one term per line, and only what
+    still does not fit (a single term too wide) is folded away.
+
+    ``latex`` prints an answer's tree knowing the question's shapes."""
     from sitekit import fold
 
-    if len(latex) <= SHORT_LATEX:
-        return f" ${latex}$"
-    if len(latex) <= LONG_LATEX:
-        return f"\n\n$$\n{latex}\n$$\n"
-    return "\n\n" + fold(f"{what}: a long expression ({len(latex)} characters of LaTeX), "
-                        "shown on request", f"$$\n{latex}\n$$") + "\n"
+    text = latex(answer)
+    if len(text) <= SHORT_LATEX:
+        return f" ${text}$"
+    if len(text) <= LONG_LATEX:
+        return f"\n\n$$\n{text}\n$$\n"
+    lines = [("-" if negative else "+", latex(term)) for negative, term in _terms(answer)]
+    if len(lines) > 1 and all(len(line) <= LONG_LATEX for _, line in lines):
+        first_sign, first = lines[0]
+        rows = [f"& {'-' if first_sign == '-' else ''}{first}"]
+        rows += [f"& {{}} {sign} {line}" for sign, line in lines[1:]]
+        body = " \\\\\n".join(rows)
+        return f"\n\n$$\n\\begin{{aligned}}\n{body}\n\\end{{aligned}}\n$$\n"
+    return "\n\n" + fold(f"{what}: a long expression ({len(text)} characters of LaTeX), "
+                          "shown on request", f"$$\n{text}\n$$") + "\n"
+
+
+def _terms(node, negative: bool = False) -> list:
+    """The top-level terms of a sum as ``(negative, term)``, left to right."""
+    from derivations.matrix_calculus.expr import Binary, Neg
+
+    if isinstance(node, Binary) and node.op in "+-":
+        return _terms(node.left, negative) + _terms(node.right, negative != (node.op == "-"))
+    if isinstance(node, Neg):
+        return _terms(node.arg, not negative)
+    return [(negative, node)]
 
 
 def anchor(expression: str, wrt: str) -> str:
