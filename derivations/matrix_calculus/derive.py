@@ -51,7 +51,8 @@ from .jacobian import IDENTITY
 from .parser import parse
 from .rand import Random
 from .shapes import ShapeEnv, describe, infer, parse_shape_spec
-from .vjp import candidate_vjp, jacobian_forms, simplify, transpose_of
+from .simplify import simplify
+from .vjp import candidate_vjp, jacobian_forms, transpose_of
 
 __all__ = ["LAYOUTS", "Answer", "Problem", "candidate_value", "confirm_candidates", "derive",
            "small_problem",

@@ -39,7 +39,8 @@ from .jacobian import IDENTITY
 from .pure import Mat
 from .rand import Random
 from .shapes import infer
-from .vjp import candidate_vjp, jacobian_forms, simplify
+from .simplify import simplify
+from .vjp import candidate_vjp, jacobian_forms
 
 __all__ = ["SecondOrder", "confirm_second_order", "explicit_hessian", "second_order"]
 

@@ -31,7 +31,8 @@ from .cookbook import COOKBOOK
 from .derive import Problem, confirm_candidates, prepare
 from .expr import Name, Node, Num
 from .parser import parse
-from .vjp import candidate_vjp, simplify, transpose_of
+from .simplify import simplify
+from .vjp import candidate_vjp, transpose_of
 
 __all__ = ["IDENTITIES", "Identity", "IdentityResult", "check_identity"]
 

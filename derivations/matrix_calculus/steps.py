@@ -28,7 +28,8 @@ from .derive import prepare
 from .expr import Binary, Call, Name, Neg, Node, Num, Transpose, to_text
 from .rand import Random
 from .shapes import infer
-from .vjp import candidate_vjp, simplify
+from .simplify import simplify
+from .vjp import candidate_vjp
 
 __all__ = ["Step", "derivation_steps", "format_steps", "rule_name"]
 

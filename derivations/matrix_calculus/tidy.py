@@ -1,9 +1,11 @@
 """Algebra for the simplest form of an answer: like terms, powers, symmetry.
 
-Three value-preserving rewrites used by ``vjp.simplify``:
+Value-preserving rewrites used by ``simplify.simplify``:
 
 - :func:`collect_terms`: a sum is a list of ``coefficient · term``; equal
-  terms are added (``A @ x + A @ x`` is ``2 * (A @ x)``; ``y - y`` is ``0``);
+  terms are added (``A @ x + A @ x`` is ``2 * (A @ x)``; ``y - y`` is ``0``),
+  and terms with one coefficient that share their outer factors meet
+  (``P @ A @ Q + P @ B @ Q`` is ``P @ (A + B) @ Q``);
 - :func:`power_product`: ``x * x`` is ``x ** 2`` and ``x ** p * x`` is
   ``x ** (p + 1)`` (elementwise); ``X @ X`` is ``matrix_power(X, 2)`` and
   ``inv(matrix_power(X, 3)).T @ X.T`` is ``inv(matrix_power(X, 2)).T``
@@ -14,7 +16,11 @@ Three value-preserving rewrites used by ``vjp.simplify``:
   so that ``(XᵀX)⁻ᵀ`` is written ``(XᵀX)⁻¹`` and like terms meet;
 - :func:`cancel_factors`: in a product of elementwise factors and divisors,
   ``sign(y) * y`` is ``abs(y)`` and a factor that also divides cancels
-  (``2 * n * x / n`` is ``2 * x``, ``sign(d) * d / abs(d)`` is ``1``).
+  (``2 * n * x / n`` is ``2 * x``, ``sign(d) * d / abs(d)`` is ``1``);
+- :func:`positive_almost_everywhere`: numbers whose sign is 1 wherever the
+  answer is differentiable (``x.T @ x``, ``exp(s)``, ``norm2(y)``);
+- :func:`split_inverses`: ``inv(P @ Q)`` as ``inv(Q) @ inv(P)`` for square
+  factors, an alternative form the simplifier keeps when it prints shorter.
 
 Every answer they touch is still confirmed against the explicit Jacobian.
 """
@@ -23,7 +29,15 @@ from __future__ import annotations
 
 from .expr import Binary, Call, Name, Neg, Node, Num, Transpose, constant_kind
 
-__all__ = ["cancel_factors", "chain_factors", "collect_terms", "is_symmetric", "power_product"]
+__all__ = [
+    "cancel_factors",
+    "chain_factors",
+    "collect_terms",
+    "is_symmetric",
+    "positive_almost_everywhere",
+    "power_product",
+    "split_inverses",
+]
 
 
 def _split(node: Node) -> tuple[float, Node]:
@@ -281,3 +295,49 @@ def cancel_factors(node: Node) -> Node | None:
     for d in divisors:
         result = Binary("/", result, d)
     return result
+
+
+def positive_almost_everywhere(node: Node) -> bool:
+    """Whether a scalar ``node`` is > 0 except on a set of measure zero, where
+    what contains it is not differentiable anyway: ``exp(s)``; ``|s|`` and
+    ``‖s‖``; a product that reads the same transposed with an even number of
+    factors (``x.T @ x``, ``x.T @ A.T @ A @ x``: a squared norm)."""
+    if isinstance(node, Call) and node.fn in ("exp", "abs", "norm2"):
+        return True
+    if isinstance(node, Binary) and node.op == "@":
+        factors = chain_factors(node)
+        return len(factors) % 2 == 0 and is_symmetric(node)
+    return False
+
+
+def split_inverses(node: Node, shape) -> Node:
+    """``node`` with every ``inv(P @ Q @ ...)`` of square factors written
+    ``... @ inv(Q) @ inv(P)`` (and ``inv(P.T)`` as ``inv(P).T``); ``shape``
+    gives a node's ``(rows, cols)``."""
+    def inverse(factor: Node) -> Node:
+        if isinstance(factor, Transpose):
+            return Transpose(inverse(factor.arg))
+        if isinstance(factor, Call) and factor.fn == "inv":
+            return factor.args[0]
+        return Call("inv", (factor,))
+
+    def walk(n: Node) -> Node:
+        if isinstance(n, Call):
+            args = tuple(walk(a) for a in n.args)
+            if n.fn == "inv" and isinstance(args[0], Binary) and args[0].op == "@":
+                factors = chain_factors(args[0])
+                if all(shape(f)[0] == shape(f)[1] for f in factors):
+                    result = inverse(factors[-1])
+                    for factor in reversed(factors[:-1]):
+                        result = Binary("@", result, inverse(factor))
+                    return result
+            return Call(n.fn, args)
+        if isinstance(n, Binary):
+            return Binary(n.op, walk(n.left), walk(n.right))
+        if isinstance(n, Transpose):
+            return Transpose(walk(n.arg))
+        if isinstance(n, Neg):
+            return Neg(walk(n.arg))
+        return n
+
+    return walk(node)
