@@ -311,9 +311,9 @@ def positive_almost_everywhere(node: Node) -> bool:
 
 
 def split_inverses(node: Node, shape) -> Node:
-    """``node`` with every ``inv(P @ Q @ ...)`` of square factors written
-    ``... @ inv(Q) @ inv(P)`` (and ``inv(P.T)`` as ``inv(P).T``); ``shape``
-    gives a node's ``(rows, cols)``."""
+    """``node`` with every inverse of a product of square factors taken apart:
+    ``inv(P @ Q @ R)`` as ``inv(R) @ inv(Q) @ inv(P)``, and ``inv(P.T)`` as
+    ``inv(P).T``; ``shape`` gives a node's ``(rows, cols)``."""
     def inverse(factor: Node) -> Node:
         if isinstance(factor, Transpose):
             return Transpose(inverse(factor.arg))
