@@ -121,6 +121,9 @@ def _common_factors(combined: dict) -> dict:
 
 
 def _merge_chains(one: list[Node], two: list[Node]) -> Node | None:
+    """``prefix @ (middle_1 + middle_2) @ suffix`` from two products' factors,
+    or ``None`` when they share neither their first nor their last factor.
+    Each middle keeps at least one factor."""
     start = 0
     while start < min(len(one), len(two)) - 1 and one[start] == two[start]:
         start += 1
