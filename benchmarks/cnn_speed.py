@@ -16,6 +16,13 @@ Both contenders train from the *same* initial weights on the *same* batches
 forward, loss, backward, step. netlib uses ``Sequential.backward_without_input_gradient``
 (as ``fit`` does); torch likewise never computes the data's gradient.
 
+A third contender, ``gemm``, is a floor for netlib rather than a rival: the
+netlib network with each convolution reduced to its matrix products
+(:class:`ConvProducts`: the same BLAS calls on im2col matrices gathered once
+and kept in the cache), every other layer, the loss and the step real. It is
+what netlib's pass would cost if im2col were free; ``gemm / torch`` above
+1.0 means no im2col-plus-BLAS convolution can match torch there.
+
 The driver is ``train_speed.py``'s: a repetition is one pass of every
 contender over the samples, ratios are taken inside each repetition and the
 median over repetitions is reported, wall and CPU time both. PyTorch runs
@@ -53,6 +60,7 @@ from train_speed import (
 
 from netlib import Conv2D, Dense, Flatten, MaxPool2D, ReLU, Sequential
 from netlib.data import load_fashion_mnist
+from netlib.layers.conv import im2col, pad, rot180_kernel
 
 #: Each network: input shape (C, H, W), its conv layers (C_in, C_out) (3×3, pad 1,
 #: each followed by ReLU and a 2×2 max-pool), its dense sizes after flattening.
@@ -90,11 +98,12 @@ def initial_weights(network, rng):
     return convs, denses
 
 
-def netlib_model(weights):
+def netlib_model(weights, conv=Conv2D):
+    """The network in netlib; ``conv`` is the class of its convolutions."""
     convs, denses = weights
     layers = []
     for W, b in convs:
-        layers += [Conv2D.from_params(W, b, padding=1), ReLU(), MaxPool2D(2)]
+        layers += [conv.from_params(W, b, padding=1), ReLU(), MaxPool2D(2)]
     layers.append(Flatten())
     for index, (W, b) in enumerate(denses):
         layers.append(Dense.from_params(W, b))
@@ -129,6 +138,62 @@ def netlib_epoch(weights, x, y, chunks, lr):
     return (yield from netlib_sgd_epoch(netlib_model(weights), x, y, chunks, lr))
 
 
+class ConvProducts(Conv2D):
+    """A ``Conv2D`` reduced to its matrix products: the floor of im2col plus BLAS.
+
+    It makes the BLAS calls netlib's convolution makes, block by block and of
+    the same shapes (forward :math:`W_\text{mat} X_\text{col}^\top`; dW as
+    :math:`X_\text{col}^\top G_\text{mat}^\top` summed over a block's
+    samples; dx as the turned kernel times the im2col matrix of the padded
+    ``g``), but on one block's im2col matrices gathered once, from the first
+    batch it sees: as if im2col cost nothing and its matrices were always in
+    the cache. Its output has the right shape and values of the right size,
+    so the layers after it do their real work; its kernel gradient is
+    computed and dropped (the SGD step sees zeros), so the weights stay put.
+    For the benchmark's convolutions only (3×3, stride 1, padding 1: the
+    output is as large as the input).
+    """
+
+    def _forward(self, x):
+        n, o, hw = x.shape[0], self.out_channels, x.shape[2:]
+        blocks = self._blocks(self.in_channels, hw, n)
+        if not hasattr(self, "_x_cols"):
+            self._x_cols = im2col(pad(x[blocks[0]], self.padding), self.kernel_size,
+                                  self.stride, hw)
+        self._hw = hw
+        y = np.empty((n, o, *hw), dtype=x.dtype)
+        W_mat, y_mat = self.params["W"].reshape(o, -1), y.reshape(n, o, -1)
+        for block in blocks:
+            np.matmul(W_mat, self._x_cols[:block.stop - block.start], out=y_mat[block])
+        return y
+
+    def _backward(self, g):
+        (n, o), c, (kh, kw) = g.shape[:2], self.in_channels, self.kernel_size
+        g_mat = g.reshape(n, o, -1)
+        dW_t = np.zeros((c * kh * kw, o), dtype=g.dtype)          # computed, then dropped
+        for block in self._blocks(c, self._hw, n):
+            dW_t += np.matmul(self._x_cols[:block.stop - block.start],
+                              g_mat[block].transpose(0, 2, 1)).sum(axis=0)
+        if not self.input_gradient:
+            return None
+        blocks = self._blocks(o, self._hw, n)
+        if not hasattr(self, "_g_cols"):
+            self._g_cols = im2col(pad(g[blocks[0]], (kh - 1 - self.padding[0],
+                                                     kw - 1 - self.padding[1])),
+                                  self.kernel_size, (1, 1), self._hw)
+        dx = np.empty((n, c, *self._hw), dtype=g.dtype)
+        W_rot, dx_mat = rot180_kernel(self.params["W"]).reshape(c, -1), dx.reshape(n, c, -1)
+        for block in blocks:
+            np.matmul(W_rot, self._g_cols[:block.stop - block.start], out=dx_mat[block])
+        return dx
+
+
+def gemm_epoch(weights, x, y, chunks, lr):
+    """netlib's pass with every convolution reduced to its products (:class:`ConvProducts`)."""
+    yield from netlib_sgd_epoch(netlib_model(weights, ConvProducts), x, y, chunks, lr)
+    return float("nan")                  # the convolutions compute no real values
+
+
 def make_torch_epoch(torch):
     def torch_epoch(weights, x, y, chunks, lr):
         return (yield from torch_sgd_epoch(torch, torch_model(torch, weights), x, y, chunks,
@@ -143,7 +208,7 @@ def run(network, args, torch):
     order = rng.permutation(len(x))
     batches = [order[start:start + args.batch] for start in range(0, len(x), args.batch)]
     weights = initial_weights(network, rng)
-    groups = [{"netlib": netlib_epoch}]
+    groups = [{"netlib": netlib_epoch, "gemm": gemm_epoch}]
     if torch is not None:
         groups.append({"torch": make_torch_epoch(torch)})
     names = [name for contenders in groups for name in contenders]
@@ -172,9 +237,10 @@ def print_network(network, args, torch):
         print(f"{name:8s} {wall:8.3f} {min(times['wall'][name]):7.3f} {cpu:8.3f} "
               f"{min(times['cpu'][name]):7.3f} {statistics.median(losses[name]):10.4f}")
     if "torch" in times["wall"]:
-        print(f"median of per-repetition ratios netlib / torch: wall "
-              f"{median_ratio(times['wall'], 'netlib', 'torch'):.3f}, cpu "
-              f"{median_ratio(times['cpu'], 'netlib', 'torch'):.3f}")
+        for name in ("netlib", "gemm"):
+            print(f"median of per-repetition ratios {name} / torch: wall "
+                  f"{median_ratio(times['wall'], name, 'torch'):.3f}, cpu "
+                  f"{median_ratio(times['cpu'], name, 'torch'):.3f}")
     print()
 
 

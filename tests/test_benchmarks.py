@@ -48,3 +48,45 @@ def test_contenders_agree_on_the_epoch_loss(train_speed, dtype):
     skipped = train_speed.interleaved_epoch({"numpy": train_speed.numpy_epoch}, weights,
                                             x, y, [batches[:5] + batches[6:]], 0.05)
     assert skipped["numpy"][2] != pytest.approx(numpy_loss, rel=tolerance)
+
+
+@pytest.fixture(scope="module")
+def cnn_speed():
+    """``benchmarks/cnn_speed.py``, which imports ``train_speed`` from its own folder."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.syspath_prepend(str(SCRIPT.parent))
+        spec = importlib.util.spec_from_file_location("cnn_speed", SCRIPT.parent / "cnn_speed.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("channels, size", [((16, 32), 14), ((3, 8), 9)])
+def test_gemm_floor_makes_the_convolutions_products(cnn_speed, channels, size):
+    """``ConvProducts`` times the products ``Conv2D`` makes, on real operands.
+
+    On a batch whose samples are all the same image, every block's im2col
+    matrix is the first block's, so the floor's products give Conv2D's own
+    output and input gradient (without the bias): it computes the same
+    products, of the same shapes. Its kernel gradient is dropped.
+    """
+    from netlib import Conv2D
+
+    rng = np.random.default_rng(5)
+    (c, o), n = channels, 37                               # a short last block
+    W = rng.standard_normal((o, c, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(o).astype(np.float32)
+    x = np.repeat(rng.standard_normal((1, c, size, size), dtype=np.float32), n, axis=0)
+    g = np.repeat(rng.standard_normal((1, o, size, size), dtype=np.float32), n, axis=0)
+    real = Conv2D.from_params(W, b, padding=1)
+    floor = cnn_speed.ConvProducts.from_params(W, b, padding=1)
+    assert len(real._blocks(c, (size, size), n)) > 1          # several blocks, as in training
+    y_real, y_floor = real.forward(x), floor.forward(x)
+    np.testing.assert_allclose(y_floor + b[:, None, None], y_real, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(floor.backward(g), real.backward(g), rtol=1e-5, atol=1e-5)
+    assert not floor.grads["W"].any() and real.grads["W"].any()
+    # A batch of different images: the floor keeps computing on the first block's
+    # matrices, so its output is no longer the convolution's (it is a floor, not a layer).
+    x_other = rng.standard_normal(x.shape, dtype=np.float32)
+    assert not np.allclose(floor.forward(x_other) + b[:, None, None], real.forward(x_other),
+                           atol=1e-3)
