@@ -29,7 +29,8 @@ median over repetitions is reported, wall and CPU time both. PyTorch runs
 its pass in one piece (see ``train_speed.py`` on its thread pool); the order
 netlib/torch alternates from repetition to repetition so that neither always
 runs first. ``--threads N`` limits numpy's BLAS and torch to ``N`` threads;
-by default torch gets as many threads as numpy's BLAS has.
+by default torch gets as many threads as numpy's BLAS has, or
+``--torch-threads``.
 
 ``--ops`` times single operations instead (conv forward, conv dW, conv dx,
 max-pool forward and backward) at the benchmark networks' shapes, each
@@ -375,6 +376,9 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=None,
                         help="limit numpy's BLAS and torch to this many threads")
+    parser.add_argument("--torch-threads", type=int, default=None,
+                        help="give torch this many threads instead (e.g. netlib at one "
+                             "BLAS thread, its fastest, against torch at two)")
     parser.add_argument("--ops", action="store_true",
                         help="time single operations against torch's instead of training")
     parser.add_argument("--calls", type=int, default=20, help="calls per round with --ops")
@@ -400,7 +404,8 @@ def main(argv=None):
         torch = None
         print("PyTorch is not installed: only netlib is timed (pip install torch==2.13.0).")
     if torch is not None:
-        torch.set_num_threads(args.threads or threads or torch.get_num_threads())
+        torch.set_num_threads(args.torch_threads or args.threads or threads
+                              or torch.get_num_threads())
     print(f"numpy {np.__version__}, BLAS threads {threads}"
           + (f"; torch {torch.__version__}, threads {torch.get_num_threads()}" if torch else ""))
     if args.ops:
