@@ -11,7 +11,7 @@ Two networks, batch 64, float32, softmax cross-entropy, plain SGD:
     conv 3×3 pad 1 with 64 channels, ReLU, max-pool 2 (32→16→8→4), then
     dense 1024→10.
 
-Both contenders train from the *same* initial weights on the *same* batches
+netlib and torch train from the *same* initial weights on the *same* batches
 (the mean training loss printed for each agrees), the loop a user writes:
 forward, loss, backward, step. netlib uses ``Sequential.backward_without_input_gradient``
 (as ``fit`` does); torch likewise never computes the data's gradient.
@@ -140,7 +140,7 @@ def netlib_epoch(weights, x, y, chunks, lr):
 
 
 class ConvProducts(Conv2D):
-    """A ``Conv2D`` reduced to its matrix products: the floor of im2col plus BLAS.
+    r"""A ``Conv2D`` reduced to its matrix products: the floor of im2col plus BLAS.
 
     It makes the BLAS calls netlib's convolution makes, block by block and of
     the same shapes (forward :math:`W_\text{mat} X_\text{col}^\top`; dW as
